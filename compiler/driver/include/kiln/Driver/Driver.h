@@ -1,0 +1,29 @@
+//===- Driver.h - kilnc's stages -----------------------------------------===//
+#ifndef KILN_DRIVER_DRIVER_H
+#define KILN_DRIVER_DRIVER_H
+
+#include "kiln/Lowering/Passes.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+enum class EmitKind { ImportedIR, KilnIR };
+
+struct DriverOptions {
+  std::string inputPath;
+  std::string outputPath = "-";
+  EmitKind emit = EmitKind::KilnIR;
+  /// "NAME=VALUE" or "NAME=MIN..MAX" (--dim).
+  std::vector<std::string> dimBindings;
+  CompressionOptions compression;
+};
+
+/// Runs kilnc; returns the process exit code. Errors go to stderr as
+/// "kilnc: error: <file>: <node>: <reason>", and no partial output is left.
+int runDriver(const DriverOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_DRIVER_DRIVER_H

@@ -1,0 +1,21 @@
+//===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
+#include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  kiln::registerKilnPasses();
+  kiln::registerKilnPipelines();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<kiln::KilnDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
+}

@@ -1,0 +1,76 @@
+//===- kilnc.cpp - the Kiln model compiler driver ------------------------===//
+//
+// kilnc model.onnx [--quantize=int4 --group-size=128] [--emit=...] -o OUT
+//
+// Stages: import (ONNX -> kiln + upstream dialects), compression, and code
+// generation for the chosen target. Each stage's output can be emitted.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Driver/Driver.h"
+#include "kiln/Lowering/Passes.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+
+static cl::OptionCategory kilncCategory("kilnc options");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::Required, cl::cat(kilncCategory));
+static cl::opt<std::string> outputPath("o", cl::desc("output file ('-' for stdout)"),
+                                       cl::value_desc("path"), cl::init("-"),
+                                       cl::cat(kilncCategory));
+static cl::opt<kiln::EmitKind> emitKind(
+    "emit", cl::desc("what to produce"), cl::init(kiln::EmitKind::KilnIR),
+    cl::values(clEnumValN(kiln::EmitKind::ImportedIR, "imported",
+                          "the IR right after import, before compression"),
+               clEnumValN(kiln::EmitKind::KilnIR, "kiln",
+                          "the compressed kiln IR (default)")),
+    cl::cat(kilncCategory));
+static cl::opt<std::string> quantize(
+    "quantize", cl::desc("weight-only quantization: none, int8, int4, int3, int2"),
+    cl::init("none"), cl::cat(kilncCategory));
+static cl::opt<int64_t> groupSize("group-size",
+                                  cl::desc("quantization group size along K (0: per channel)"),
+                                  cl::init(0), cl::cat(kilncCategory));
+static cl::opt<bool> asymmetric("asymmetric", cl::desc("asymmetric (zero-point) codes"),
+                                cl::init(false), cl::cat(kilncCategory));
+static cl::list<std::string> dims("dim",
+                                  cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
+                                           "or NAME=MIN..MAX"),
+                                  cl::value_desc("binding"), cl::cat(kilncCategory));
+
+static FailureOr<unsigned> parseQuantizeBits(StringRef value) {
+  if (value == "none")
+    return 0u;
+  unsigned bits;
+  if (value.consume_front("int") && !value.getAsInteger(10, bits) && bits >= 2 && bits <= 8)
+    return bits;
+  return failure();
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(kilncCategory);
+  cl::ParseCommandLineOptions(argc, argv, "Kiln model compiler\n");
+
+  kiln::DriverOptions options;
+  options.inputPath = inputPath;
+  options.outputPath = outputPath;
+  options.emit = emitKind;
+  options.dimBindings.assign(dims.begin(), dims.end());
+  FailureOr<unsigned> bits = parseQuantizeBits(quantize);
+  if (failed(bits)) {
+    WithColor::error(errs(), "kilnc") << "--quantize must be none or int2..int8, got '"
+                                      << quantize << "'\n";
+    return 2;
+  }
+  options.compression.weightBits = *bits;
+  options.compression.perGroup = groupSize > 0;
+  options.compression.groupSize = groupSize > 0 ? int64_t(groupSize) : 128;
+  options.compression.symmetric = !asymmetric;
+  return kiln::runDriver(options);
+}
