@@ -238,7 +238,8 @@ def main():
                     torch.cuda.synchronize()
                     err = rel_err(y, reff)
                     t = time_calls(kiln.launcher(entry, case, x, y), case.nbuf)
-                    kv.append({"name": entry["name"], "rows_per_warp": entry["rows_per_warp"],
+                    kv.append({"name": entry["name"], "method": entry.get("method", "simt"),
+                               "rows_per_warp": entry["rows_per_warp"],
                                "chunks_in_flight": entry["chunks_in_flight"],
                                "rel_err": err, **t})
                     if not err <= REL_TOL:
@@ -246,6 +247,7 @@ def main():
                 row["kiln_variants"] = kv
                 best = min(kv, key=lambda v: v["median_us"])
                 row["kiln_us"] = best["median_us"]
+                row["kiln_best"] = best["name"]
                 row["kiln_rel_err"] = max(v["rel_err"] for v in kv)
                 # Eager cuBLAS on the dequantized fp16 weights (same for all formats).
                 key = (m, n, k)
@@ -350,7 +352,8 @@ def summary(report):
         ratios = " ".join(f"{k[:-3]}x{r[k] / r['kiln_us']:.2f}" for k in
                           ("eager_us", "compile_us", "int4pack_us") if k in r)
         log(f"{r['format']:5s} M{r['m']:<2d} {r['n']}x{r['k']}: {r['kiln_us']:.1f} us "
-            f"{r['kiln_frac_of_copy_bw']:.0%}copy err {r['kiln_rel_err']:.1e} {ratios}")
+            f"{r['kiln_frac_of_copy_bw']:.0%}copy err {r['kiln_rel_err']:.1e} {ratios} "
+            f"[{r['kiln_best'].split('_k')[-1]} {'tc' if '_tc_' in r['kiln_best'] else 'simt'}]")
     log("failures: " + (", ".join(report["failures"]) or "none"))
 
 

@@ -20,7 +20,11 @@ specs=()
 for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
   for fmt in f16 int8:g0 int4:g128; do
     for tile in r4:u4 r2:u8 r8:u2 r4:u8; do specs+=(--kernel="$fmt:m1:$nk:$tile"); done
-    for tile in r2:u2 r4:u2 r1:u4; do specs+=(--kernel="$fmt:m16:$nk:$tile"); done
+    for tile in r2:u2 r4:u2; do specs+=(--kernel="$fmt:m16:$nk:$tile"); done
+    # Tensor-core variants (r = rows per warp in 8-row tiles, u = K blocks).
+    f=${fmt%%:*}; g=${fmt#$f}
+    for tile in r16:u4 r8:u8 r16:u8 r32:u2; do specs+=(--kernel="$f:tc:m1:$nk$g:$tile"); done
+    for tile in r16:u4 r8:u4 r32:u2 r16:u2; do specs+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
   done
 done
 mkdir -p "$dest"

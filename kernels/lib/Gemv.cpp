@@ -1,5 +1,7 @@
 //===- Gemv.cpp - weight-only quantized GEMV kernel generator -------------===//
 #include "kiln/Kernels/Gemv.h"
+#include "Dequant.h"
+#include "MmaGemv.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -97,6 +99,8 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
   }
   if (spec.warpsPerBlock < 1 || spec.warpsPerBlock > 32)
     return specError("warps per block must be in 1..32");
+  if (spec.method == GemvMethod::MmaSync)
+    return resolveMmaGemvSpec(spec);
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
     // that reuse most. The choice must divide N.
@@ -125,7 +129,8 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
 }
 
 std::string gemvKernelName(const GemvSpec &spec) {
-  std::string name = "gemv_" + weightFormatName(spec.format).str();
+  std::string name = (spec.method == GemvMethod::MmaSync ? "gemv_tc_" : "gemv_") +
+                     weightFormatName(spec.format).str();
   if (isQuantized(spec.format))
     name += "_g" + std::to_string(spec.groupSize);
   return name + "_m" + std::to_string(spec.m) + "_n" + std::to_string(spec.n) +
@@ -158,34 +163,7 @@ public:
 
 private:
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
-  Value splatI32(uint32_t value) {
-    auto type = VectorType::get({4}, b.getI32Type());
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
-  }
-  Value splatF16(double value) {
-    auto type = VectorType::get({8}, b.getF16Type());
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, b.getF16FloatAttr(value)));
-  }
-  Value shiftRight(Value v, int64_t bits) {
-    return bits == 0 ? v : arith::ShRUIOp::create(b, loc, v, splatI32(bits));
-  }
-  Value andOr(Value v, uint32_t mask, uint32_t bias) {
-    Value masked = arith::AndIOp::create(b, loc, v, splatI32(mask));
-    return arith::OrIOp::create(b, loc, masked, splatI32(bias));
-  }
 
-  /// One chunk's weights as vector<8xf16> values plus, for each, the chunk
-  /// positions of its 8 lanes (the activations it must meet).
-  struct DequantizedChunk {
-    SmallVector<Value> weights;
-    SmallVector<SmallVector<int64_t, 8>> positions;
-  };
-  DequantizedChunk dequantize(Value chunk);
-  /// Gathers the activations at `positions` out of the chunk's 16-byte
-  /// activation vectors.
-  Value gatherActivations(ArrayRef<Value> vectors, ArrayRef<int64_t> positions);
   /// Adds the contribution of the given per-lane chunk indices to `accs`.
   SmallVector<Value> accumulate(ArrayRef<Value> chunkIndices, ValueRange accs);
   Value warpSum(Value value);
@@ -197,89 +175,6 @@ private:
   int64_t chunksPerRow;
   Value x, w, scales, y, lane, rowBase;
 };
-
-GemvEmitter::DequantizedChunk GemvEmitter::dequantize(Value chunk) {
-  DequantizedChunk out;
-  auto halfVec = VectorType::get({8}, b.getF16Type());
-  // f16 bit pattern 0x6400 | u is exactly 1024 + u for u < 1024: OR-ing a
-  // biased code into the mantissa converts it without a conversion
-  // instruction; subtracting (1024 + bias) leaves the signed code.
-  auto toSigned = [&](Value words, double offset) {
-    Value halves = vector::BitCastOp::create(b, loc, halfVec, words);
-    return arith::SubFOp::create(b, loc, halves, splatF16(offset)).getResult();
-  };
-  switch (spec.format) {
-  case WeightFormat::F16:
-    out.weights.push_back(chunk);
-    out.positions.push_back({0, 1, 2, 3, 4, 5, 6, 7});
-    break;
-  case WeightFormat::Int4: {
-    // Word j holds codes 8j..8j+7, nibble i = code 8j+i. Masking nibbles
-    // i and i+4 of every word gives an f16 pair (code 8j+i, code 8j+i+4).
-    Value biased = arith::XOrIOp::create(b, loc, chunk, splatI32(0x88888888u));
-    for (int64_t i = 0; i < 4; ++i) {
-      Value pairs = andOr(shiftRight(biased, 4 * i), 0x000F000Fu, 0x64006400u);
-      out.weights.push_back(toSigned(pairs, 1024.0 + 8.0));
-      SmallVector<int64_t, 8> pos;
-      for (int64_t word = 0; word < 4; ++word) {
-        pos.push_back(8 * word + i);
-        pos.push_back(8 * word + i + 4);
-      }
-      out.positions.push_back(pos);
-    }
-    break;
-  }
-  case WeightFormat::Int8: {
-    // Word j holds codes 4j..4j+3, byte i = code 4j+i.
-    Value biased = arith::XOrIOp::create(b, loc, chunk, splatI32(0x80808080u));
-    Value low = arith::OrIOp::create(
-        b, loc, arith::AndIOp::create(b, loc, biased, splatI32(0xFFu)),
-        arith::AndIOp::create(
-            b, loc, arith::ShLIOp::create(b, loc, biased, splatI32(8)),
-            splatI32(0x00FF0000u)));
-    Value high = arith::OrIOp::create(
-        b, loc, arith::AndIOp::create(b, loc, shiftRight(biased, 16), splatI32(0xFFu)),
-        arith::AndIOp::create(b, loc, shiftRight(biased, 8), splatI32(0x00FF0000u)));
-    for (auto [value, first] : {std::pair{low, 0}, std::pair{high, 2}}) {
-      Value pairs = arith::OrIOp::create(b, loc, value, splatI32(0x64006400u));
-      out.weights.push_back(toSigned(pairs, 1024.0 + 128.0));
-      SmallVector<int64_t, 8> pos;
-      for (int64_t word = 0; word < 4; ++word) {
-        pos.push_back(4 * word + first);
-        pos.push_back(4 * word + first + 1);
-      }
-      out.positions.push_back(pos);
-    }
-    break;
-  }
-  }
-  return out;
-}
-
-Value GemvEmitter::gatherActivations(ArrayRef<Value> vectors,
-                                     ArrayRef<int64_t> positions) {
-  // Every position list holds 8 positions; the first four fall into one
-  // aligned 16-element window and the last four into another (or the same),
-  // so two 2-source shuffles and one concatenation cover every format.
-  if (vectors.size() == 1)
-    return vectors.front();
-  auto window = [&](ArrayRef<int64_t> part) {
-    int64_t base = (part.front() / 16) * 16;
-    SmallVector<int64_t> mask;
-    for (int64_t p : part) {
-      assert(p / 16 == base / 16 && "positions straddle a 16-element window");
-      mask.push_back(p - base);
-    }
-    Value first = vectors[base / 8], second = vectors[base / 8 + 1];
-    return vector::ShuffleOp::create(b, loc, first, second, mask).getResult();
-  };
-  if (positions.front() / 16 == positions.back() / 16)
-    return window(positions);
-  Value low = window(positions.take_front(4));
-  Value high = window(positions.drop_front(4));
-  return vector::ShuffleOp::create(b, loc, low, high,
-                                   ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-}
 
 SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
                                            ValueRange accs) {
@@ -313,7 +208,8 @@ SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
   for (auto [c, chunk] : llvm::enumerate(chunkIndices)) {
     SmallVector<DequantizedChunk> dequantized;
     for (int64_t r = 0; r < rows; ++r)
-      dequantized.push_back(dequantize(weightChunks[c * rows + r]));
+      dequantized.push_back(
+          dequantizeChunk(b, loc, spec.format, weightChunks[c * rows + r]));
     Value firstVector = arith::MulIOp::create(b, loc, chunk, index(vectorsPerChunk));
     for (int64_t m = 0; m < spec.m; ++m) {
       SmallVector<Value> activations;
@@ -325,7 +221,7 @@ SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
       const DequantizedChunk &layout = dequantized.front();
       SmallVector<Value> gathered;
       for (const auto &positions : layout.positions)
-        gathered.push_back(gatherActivations(activations, positions));
+        gathered.push_back(gatherActivations(b, loc, activations, positions));
       for (int64_t r = 0; r < rows; ++r) {
         Value &acc = result[m * rows + r];
         const DequantizedChunk &dq = dequantized[r];
@@ -482,7 +378,10 @@ gpu::GPUFuncOp buildGemvKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   // use the non-coherent (read-only) load path.
   for (unsigned i = 0; i < args.size(); ++i)
     func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
-  GemvEmitter(builder, loc, spec).emit(func);
+  if (spec.method == GemvMethod::MmaSync)
+    emitMmaGemvBody(builder, loc, spec, func);
+  else
+    GemvEmitter(builder, loc, spec).emit(func);
   return func;
 }
 

@@ -31,8 +31,8 @@ namespace {
 
 llvm::cl::list<std::string> kernelSpecs(
     "kernel",
-    llvm::cl::desc("kernel to generate: FORMAT:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS], "
-                   "FORMAT = f16 | int8 | int4 (repeatable)"),
+    llvm::cl::desc("kernel to generate: FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS], "
+                   "FORMAT = f16 | int8 | int4; tc = tensor cores (repeatable)"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -61,6 +61,10 @@ llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
     return parseError(text, "unknown weight format '" + fields[0] +
                                 "' (expected f16, int8 or int4)");
   spec.format = *format;
+  if (fields.size() > 1 && fields[1] == "tc") {
+    spec.method = kernels::GemvMethod::MmaSync;
+    fields.erase(fields.begin() + 1);
+  }
   bool sawM = false, sawN = false, sawK = false;
   for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front()) {
     int64_t value = 0;
@@ -97,6 +101,7 @@ llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
   return llvm::json::Object{
       {"name", kernels::gemvKernelName(spec)},
       {"op", "gemv"},
+      {"method", spec.method == kernels::GemvMethod::MmaSync ? "mma_sync" : "simt"},
       {"format", kernels::weightFormatName(spec.format)},
       {"m", spec.m},
       {"n", spec.n},

@@ -37,15 +37,23 @@ llvm::StringRef weightFormatName(WeightFormat format);
 /// Bits of one stored weight.
 unsigned weightBits(WeightFormat format);
 
+/// Simt: a warp per few output rows, FMA in f16x2/f32 and a shuffle
+/// reduction. MmaSync: tensor cores (mma.sync m16n8k16, f32 accumulation); a
+/// warp per 8-row tiles, the batch padded to 16 rows in registers, K split
+/// over the lanes of a quad so no reduction is needed.
+enum class GemvMethod { Simt, MmaSync };
+
 struct GemvSpec {
+  GemvMethod method = GemvMethod::Simt;
   WeightFormat format = WeightFormat::Int4;
   int64_t m = 1, n = 0, k = 0;
   /// Weights per scale along K (int8/int4); 0 means one scale per row.
   int64_t groupSize = 128;
-  /// Output rows per warp; 0 picks one from M and N.
+  /// Output rows per warp (a multiple of 8 for MmaSync); 0 picks one.
   int64_t rowsPerWarp = 0;
   int64_t warpsPerBlock = 4;
   /// 16-byte weight chunks each lane loads per row before using any; 0 picks.
+  /// (MmaSync: K blocks of 4 chunks, one chunk per lane of a quad.)
   int64_t chunksInFlight = 0;
 };
 
