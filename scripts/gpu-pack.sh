@@ -19,12 +19,15 @@ arch=${KILN_GPU_ARCH:-sm_90a}
 specs=()
 for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
   for fmt in f16 int8:g0 int4:g128; do
-    for tile in r4:u4 r2:u8 r8:u2 r4:u8; do specs+=(--kernel="$fmt:m1:$nk:$tile"); done
+    for tile in r4:u4 r2:u8 r4:u8 r1:u16 r2:u16; do specs+=(--kernel="$fmt:m1:$nk:$tile"); done
     for tile in r2:u2 r4:u2; do specs+=(--kernel="$fmt:m16:$nk:$tile"); done
     # Tensor-core variants (r = rows per warp in 8-row tiles, u = K blocks).
     f=${fmt%%:*}; g=${fmt#$f}
-    for tile in r16:u4 r8:u8 r16:u8 r32:u2; do specs+=(--kernel="$f:tc:m1:$nk$g:$tile"); done
-    for tile in r16:u4 r8:u4 r32:u2 r16:u2; do specs+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
+    # s = warps of a block splitting K (sharing their rows and activations).
+    for tile in r8:u8 r8:u16 r16:u8 r32:u4:w8:s8 r16:u4:w8:s8; do
+      specs+=(--kernel="$f:tc:m1:$nk$g:$tile"); done
+    for tile in r8:u4 r8:u8 r16:u8 r32:u2:w8:s8 r32:u4:w8:s8 r16:u4:w8:s8 r32:u4:w4:s4; do
+      specs+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
   done
 done
 mkdir -p "$dest"

@@ -101,6 +101,8 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
     return specError("warps per block must be in 1..32");
   if (spec.method == GemvMethod::MmaSync)
     return resolveMmaGemvSpec(spec);
+  if (spec.kSplit != 1)
+    return specError("splitting K across warps needs the tensor-core method");
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
     // that reuse most. The choice must divide N.
@@ -136,11 +138,13 @@ std::string gemvKernelName(const GemvSpec &spec) {
   return name + "_m" + std::to_string(spec.m) + "_n" + std::to_string(spec.n) +
          "_k" + std::to_string(spec.k) + "_r" + std::to_string(spec.rowsPerWarp) +
          "u" + std::to_string(spec.chunksInFlight) + "w" +
-         std::to_string(spec.warpsPerBlock);
+         std::to_string(spec.warpsPerBlock) +
+         (spec.kSplit > 1 ? "s" + std::to_string(spec.kSplit) : "");
 }
 
 LaunchShape gemvLaunchShape(const GemvSpec &spec) {
-  int64_t rowsPerBlock = spec.rowsPerWarp * spec.warpsPerBlock;
+  // Warps that split K share their rows.
+  int64_t rowsPerBlock = spec.rowsPerWarp * (spec.warpsPerBlock / spec.kSplit);
   return {(spec.n + rowsPerBlock - 1) / rowsPerBlock,
           spec.warpsPerBlock * kWarpSize};
 }
