@@ -351,6 +351,8 @@ llvm::Expected<GemvSpec> resolveMmaGemvSpec(GemvSpec spec) {
     spec.chunksInFlight = 4;
   if (spec.chunksInFlight < 1 || spec.chunksInFlight * spec.rowsPerWarp / kTileN > 32)
     return mmaSpecError("K blocks in flight x 8-row tiles must be in 1..32");
+  if (spec.persistentBlocks != 0)
+    return mmaSpecError("persistent grids are only generated for the SIMT method");
   if (spec.kSplit < 1 || spec.warpsPerBlock % spec.kSplit != 0)
     return mmaSpecError("K split " + llvm::Twine(spec.kSplit) +
                         " must divide the warps per block (" +
