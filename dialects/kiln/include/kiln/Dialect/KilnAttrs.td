@@ -101,6 +101,22 @@ def Kiln_QuantEncodingAttr : Kiln_Attr<"QuantEncoding", "quant"> {
   }];
 }
 
+// A list of dimensions written in brackets: `[2, 2]`.
+def Kiln_BracketedDims : OptionalArrayRefParameter<"int64_t"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::SmallVector<int64_t>> {
+    ::llvm::SmallVector<int64_t> dims;
+    if ($_parser.parseCommaSeparatedList(::mlir::AsmParser::Delimiter::Square,
+            [&]() { return $_parser.parseInteger(dims.emplace_back()); }))
+      return ::mlir::failure();
+    return dims;
+  }() }];
+  let printer = [{
+    $_printer << '[';
+    ::llvm::interleaveComma($_self, $_printer);
+    $_printer << ']';
+  }];
+}
+
 def Kiln_SparsityEncodingAttr : Kiln_Attr<"SparsityEncoding", "sparsity"> {
   let summary = "sparsity of a weight";
   let description = [{
@@ -118,7 +134,7 @@ def Kiln_SparsityEncodingAttr : Kiln_Attr<"SparsityEncoding", "sparsity"> {
     DefaultValuedParameter<"int64_t", "0">:$n,
     DefaultValuedParameter<"int64_t", "0">:$m,
     OptionalParameter<"::mlir::FloatAttr">:$density,
-    OptionalArrayRefParameter<"int64_t">:$block_shape
+    Kiln_BracketedDims:$block_shape
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
