@@ -55,7 +55,7 @@ def Kiln_FactorLayout : I32EnumAttr<"FactorLayout", "how low-rank factors are st
 // inline in the type, which for per-group weights of a multi-GB model would
 // make types megabytes long, while kiln keeps scales in resource blobs on the
 // weight op; (2) upstream has no log2, codebook, fp8-storage or sub-byte
-// packing semantics. `QuantEncodingAttr::toUpstreamType` converts the linear
+// packing semantics. `toUpstreamQuantType` (UpstreamQuant.h) converts the linear
 // cases that upstream can express, given the scale values.
 def Kiln_QuantEncodingAttr : Kiln_Attr<"QuantEncoding", "quant"> {
   let summary = "quantization of a weight";
