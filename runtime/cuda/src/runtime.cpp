@@ -356,6 +356,10 @@ kiln_status kiln::cuda::createRuntime(const DriverTable &driver,
   if (result == CUDA_ERROR_NO_DEVICE)
     return fail(KILN_ERROR_NO_DEVICE, "no CUDA device (the CUDA driver is installed but "
                                       "found no GPU: CUDA_ERROR_NO_DEVICE)");
+  if (result == CUDA_ERROR_STUB_LIBRARY)
+    return fail(KILN_ERROR_NO_DEVICE,
+                "no CUDA driver (libcuda.so.1 is the CUDA toolkit's stub library, not a "
+                "driver: CUDA_ERROR_STUB_LIBRARY); install the NVIDIA driver");
   if (result != CUDA_SUCCESS)
     return failCuda(driver, result, "initializing the CUDA driver");
   int deviceCount = 0;

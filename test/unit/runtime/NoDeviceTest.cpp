@@ -1,7 +1,9 @@
 //===- NoDeviceTest.cpp - a GPU model .so on a machine without a GPU ------===//
 //
-// Really dlopens a .so linked like a kilnc model. On CI (no libcuda.so.1, or
-// a driver without a GPU) creating the model must say KILN_ERROR_NO_DEVICE.
+// Really dlopens a .so linked like a kilnc model. On CI (no libcuda.so.1, the
+// toolkit's stub libcuda, or a driver without a GPU) creating the model must
+// say KILN_ERROR_NO_DEVICE. ctest runs this once as is and once with the
+// toolkit's stub as libcuda.so.1, which exercises the real symbol loading.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/kiln_status.h"
@@ -28,7 +30,7 @@ TEST(NoDeviceTest, ModelLoadsAndReportsNoDevice) {
     GTEST_SKIP() << "this machine has a CUDA driver and GPU: " << message;
   EXPECT_EQ(status, KILN_ERROR_NO_DEVICE) << message;
   std::string text = message;
-  EXPECT_TRUE(text.find("no CUDA driver (libcuda.so.1 not found") == 0 ||
+  EXPECT_TRUE(text.find("no CUDA driver (libcuda.so.1 ") == 0 ||
               text.find("no CUDA device") == 0)
       << text;
   // A second call answers the same way (the failed load is remembered).

@@ -198,6 +198,12 @@ TEST_F(RuntimeTest, NoDeviceIsReported) {
   EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("no CUDA device"));
 
   resetFakeGpu();
+  fakeGpu().initResult = CUDA_ERROR_STUB_LIBRARY;
+  EXPECT_EQ(create(&runtime), KILN_ERROR_NO_DEVICE);
+  EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("no CUDA driver (libcuda.so.1 is the CUDA "
+                                                "toolkit's stub library"));
+
+  resetFakeGpu();
   fakeGpu().deviceCount = 0;
   EXPECT_EQ(create(&runtime), KILN_ERROR_NO_DEVICE);
   EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("no CUDA device"));
