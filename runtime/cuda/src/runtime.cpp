@@ -52,8 +52,9 @@ public:
   ContextScope &operator=(const ContextScope &) = delete;
 
   kiln_status status() const {
-    return result == CUDA_SUCCESS ? KILN_OK
-                                  : failCuda(driver, result, "making the model's CUDA context current");
+    if (result == CUDA_SUCCESS)
+      return KILN_OK;
+    return failCuda(driver, result, "making the model's CUDA context current");
   }
 
 private:
@@ -200,9 +201,11 @@ kiln_status kiln_cuda_runtime::loadKernels(const kiln_cuda_model_desc &desc) {
 
 kiln_status kiln_cuda_runtime::initialize(const kiln_cuda_model_desc &desc) {
   int major = 0, minor = 0;
-  CUresult result = driver.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+  CUresult result =
+      driver.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
   if (result == CUDA_SUCCESS)
-    result = driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+    result =
+        driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
   if (result != CUDA_SUCCESS)
     return failCuda(driver, result, "reading the GPU's compute capability");
   sm = static_cast<unsigned>(major * 10 + minor);
@@ -257,9 +260,8 @@ kiln_status kiln_cuda_runtime::replacePlan(const kiln_arena_placement *buffers, 
       formatBytes(neededBytes, wanted, sizeof(wanted));
       formatBytes(freeBytes, available, sizeof(available));
       snprintf(what, sizeof(what),
-               "allocating the model's %s device-memory arena (%s free on the GPU); the "
-               "previous arena stays usable",
-               wanted, available);
+               "allocating the model's %s device-memory arena (%s free on the GPU)%s", wanted,
+               available, arenaAllocation ? "; the previous arena stays usable" : "");
       return failCuda(driver, result, what);
     }
     // Runs still in flight use the old arena.
@@ -503,9 +505,9 @@ kiln_status kiln_cuda_launch(kiln_cuda_runtime *runtime, size_t kernel_index,
                                           block[1], block[2], dynamic_shared_bytes,
                                           runtime->activeStream, params, nullptr);
   if (result != CUDA_SUCCESS) {
-    snprintf(what, sizeof(what), "launching kernel '%s' (grid %ux%ux%u, block %ux%ux%u, %u B shared)",
-             name, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-             dynamic_shared_bytes);
+    snprintf(what, sizeof(what),
+             "launching kernel '%s' (grid %ux%ux%u, block %ux%ux%u, %u B shared)", name,
+             grid[0], grid[1], grid[2], block[0], block[1], block[2], dynamic_shared_bytes);
     return failCuda(driver, result, what);
   }
   return KILN_OK;

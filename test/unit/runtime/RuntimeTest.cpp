@@ -398,8 +398,8 @@ TEST_F(RuntimeTest, MisuseIsReportedNotCrashed) {
     const uint32_t one[3] = {1, 1, 1};
     EXPECT_EQ(kiln_cuda_launch(rt, 2, one, one, 0, nullptr), KILN_ERROR_INVALID_ARGUMENT);
     EXPECT_EQ(kiln_cuda_set_plan(rt, kPlan, 2), KILN_ERROR_INVALID_ARGUMENT);
-    return kiln_cuda_run(rt, nullptr, nullptr, 0, [](kiln_cuda_runtime *, void *) { return KILN_OK; },
-                         nullptr);
+    auto nothing = [](kiln_cuda_runtime *, void *) { return KILN_OK; };
+    return kiln_cuda_run(rt, nullptr, nullptr, 0, nothing, nullptr);
   };
   EXPECT_EQ(kiln_cuda_run(runtime, fakeStream(), nullptr, 0, badIndices, nullptr),
             KILN_ERROR_INVALID_ARGUMENT);
