@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 using namespace kiln::cuda;
 using namespace kiln::cuda::testing;
@@ -410,6 +412,37 @@ TEST_F(RuntimeTest, MisuseIsReportedNotCrashed) {
             KILN_ERROR_INVALID_ARGUMENT);
   kiln_cuda_destroy(runtime);
   kiln_cuda_destroy(nullptr);
+  expectNothingLeaked();
+}
+
+// Calls on one handle are serialized inside it: the fake (not thread-safe
+// itself) sees whole runs, and every run is ordered after the previous one.
+TEST_F(RuntimeTest, SeveralThreadsShareOneHandle) {
+  kiln_cuda_runtime *runtime = nullptr;
+  ASSERT_EQ(create(&runtime), KILN_OK);
+  constexpr int kThreads = 4, kRuns = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      TwoKernels state;
+      for (int run = 0; run < kRuns; ++run) {
+        int key = t % 2; // two threads share each graph
+        kiln_status status = kiln_cuda_run(runtime, fakeStream(), run % 2 ? &key : nullptr,
+                                           run % 2 ? sizeof(key) : 0, enqueueTwoKernels, &state);
+        failures += status != KILN_OK;
+      }
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  EXPECT_EQ(failures, 0);
+  const int directRuns = kThreads * kRuns / 2, graphRuns = kThreads * kRuns / 2;
+  EXPECT_EQ(fakeGpu().graphLaunches, graphRuns);
+  EXPECT_EQ(fakeGpu().execsCreated, 2);
+  EXPECT_EQ(fakeGpu().launches.size(), size_t(2 * (directRuns + 2)));
+  EXPECT_EQ(fakeGpu().eventRecords, directRuns + graphRuns);
+  EXPECT_EQ(fakeGpu().streamWaits, directRuns + graphRuns - 1);
+  kiln_cuda_destroy(runtime);
   expectNothingLeaked();
 }
 
