@@ -344,6 +344,23 @@ kiln_status kiln_cuda_runtime::captureAndLaunch(CUstream stream, const void *key
   return KILN_OK;
 }
 
+namespace {
+// A copy or fill of `bytes` on the active run's stream (nothing for 0 bytes).
+template <typename DriverCall>
+kiln_status enqueueTransfer(kiln_cuda_runtime *runtime, const char *function, const char *what,
+                            size_t bytes, DriverCall call) {
+  if (!runtime)
+    return fail(KILN_ERROR_INVALID_ARGUMENT, "%s: null handle", function);
+  Lock lock(runtime->mutex);
+  if (kiln_status status = runtime->checkInRun(function))
+    return status;
+  if (bytes == 0)
+    return KILN_OK;
+  CUresult result = call(runtime->activeStream);
+  return result == CUDA_SUCCESS ? KILN_OK : failCuda(runtime->driver, result, what);
+}
+} // namespace
+
 kiln_status kiln::cuda::createRuntime(const DriverTable &driver,
                                       const kiln_cuda_model_desc *desc, int deviceOrdinal,
                                       kiln_cuda_runtime **out) {
@@ -515,30 +532,18 @@ kiln_status kiln_cuda_launch(kiln_cuda_runtime *runtime, size_t kernel_index,
 
 kiln_status kiln_cuda_memcpy(kiln_cuda_runtime *runtime, uint64_t dst, uint64_t src,
                              size_t bytes) {
-  if (!runtime)
-    return fail(KILN_ERROR_INVALID_ARGUMENT, "kiln_cuda_memcpy: null handle");
-  Lock lock(runtime->mutex);
-  if (kiln_status status = runtime->checkInRun("kiln_cuda_memcpy"))
-    return status;
-  if (bytes == 0)
-    return KILN_OK;
-  CUresult result = runtime->driver.cuMemcpyAsync(dst, src, bytes, runtime->activeStream);
-  return result == CUDA_SUCCESS ? KILN_OK
-                                : failCuda(runtime->driver, result, "copying device memory");
+  return enqueueTransfer(runtime, "kiln_cuda_memcpy", "copying device memory", bytes,
+                         [&](CUstream stream) {
+                           return runtime->driver.cuMemcpyAsync(dst, src, bytes, stream);
+                         });
 }
 
 kiln_status kiln_cuda_memset(kiln_cuda_runtime *runtime, uint64_t dst, uint8_t value,
                              size_t bytes) {
-  if (!runtime)
-    return fail(KILN_ERROR_INVALID_ARGUMENT, "kiln_cuda_memset: null handle");
-  Lock lock(runtime->mutex);
-  if (kiln_status status = runtime->checkInRun("kiln_cuda_memset"))
-    return status;
-  if (bytes == 0)
-    return KILN_OK;
-  CUresult result = runtime->driver.cuMemsetD8Async(dst, value, bytes, runtime->activeStream);
-  return result == CUDA_SUCCESS ? KILN_OK
-                                : failCuda(runtime->driver, result, "filling device memory");
+  return enqueueTransfer(runtime, "kiln_cuda_memset", "filling device memory", bytes,
+                         [&](CUstream stream) {
+                           return runtime->driver.cuMemsetD8Async(dst, value, bytes, stream);
+                         });
 }
 
 size_t kiln_cuda_graph_count(const kiln_cuda_runtime *runtime) {

@@ -184,10 +184,12 @@ CUresult fakeMemcpyHtoD(CUdeviceptr, const void *, size_t) { return CUDA_ERROR_N
 CUresult fakeMemcpyDtoH(void *, CUdeviceptr, size_t) { return CUDA_ERROR_NOT_SUPPORTED; }
 CUresult fakeMemcpyAsync(CUdeviceptr, CUdeviceptr, size_t, CUstream) {
   FAKE_FALLIBLE();
+  ++gpu.transfers;
   return CUDA_SUCCESS;
 }
 CUresult fakeMemsetD8Async(CUdeviceptr, unsigned char, size_t, CUstream) {
   FAKE_FALLIBLE();
+  ++gpu.transfers;
   return CUDA_SUCCESS;
 }
 CUresult fakeLaunchKernel(CUfunction function, unsigned, unsigned, unsigned, unsigned,

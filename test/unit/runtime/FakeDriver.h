@@ -42,6 +42,7 @@ struct FakeGpu {
   int eventsCreated = 0, eventsDestroyed = 0, eventRecords = 0, streamWaits = 0;
   int graphsCreated = 0, graphsDestroyed = 0, execsCreated = 0, execsDestroyed = 0;
   int graphLaunches = 0;
+  int transfers = 0; // memcpy and memset
   bool capturing = false;
   std::vector<std::string> launches; // kernel names, in order
   int launchesWhileCapturing = 0;

@@ -61,7 +61,7 @@ protected:
   DriverTable driver;
 };
 
-// Enqueues vector_add on arena buffer 1 then scale on buffer 0.
+// Enqueues vector_add, a memset and a copy between the arena buffers, then scale.
 struct TwoKernels {
   uint64_t buffers[2] = {0, 0};
   int calls = 0;
@@ -77,6 +77,8 @@ kiln_status enqueueTwoKernels(kiln_cuda_runtime *runtime, void *user) {
   if (kiln_status status = kiln_cuda_launch(runtime, 0, grid, block, 0, params))
     return status;
   if (kiln_status status = kiln_cuda_memset(runtime, state->buffers[0], 0, 1000))
+    return status;
+  if (kiln_status status = kiln_cuda_memcpy(runtime, state->buffers[0], state->buffers[1], 64))
     return status;
   return kiln_cuda_launch(runtime, 1, grid, block, 0, params);
 }
@@ -99,6 +101,7 @@ TEST_F(RuntimeTest, CreatesRunsAndFreesEverything) {
   EXPECT_GE(state.buffers[0], arena);
   EXPECT_EQ(state.buffers[1], state.buffers[0] + 1024);
   EXPECT_LE(state.buffers[1] + 4096, arena + kiln_cuda_arena_bytes(runtime));
+  EXPECT_EQ(fakeGpu().transfers, 2); // one memset, one memcpy
   EXPECT_EQ(fakeGpu().eventRecords, 1);
   // Every driver call ran inside the model's context.
   EXPECT_EQ(fakeGpu().pushes, fakeGpu().pops);
