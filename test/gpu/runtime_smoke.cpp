@@ -150,6 +150,9 @@ struct Fixture {
     }
     checkDriver(*driver, driver->cuMemcpyHtoD(io.a, a.data(), kBytes), "copying a");
     checkDriver(*driver, driver->cuMemcpyHtoD(io.b, b.data(), kBytes), "copying b");
+    // Pageable copies may still be in flight on the legacy stream, which a
+    // non-blocking stream does not wait for.
+    checkDriver(*driver, driver->cuStreamSynchronize(nullptr), "finishing the copies");
   }
 
   // Compares the output with scale * (a + b) computed here, in float.
@@ -200,7 +203,8 @@ int main(int argc, char **argv) {
   checkDriver(driver, driver.cuDeviceGet(&device, 0), "device");
   checkDriver(driver, driver.cuDevicePrimaryCtxRetain(&context, device), "context");
   checkDriver(driver, driver.cuCtxPushCurrent(context), "push");
-  checkDriver(driver, driver.cuStreamCreate(&fixture.stream, 0), "stream");
+  // Non-blocking, like the streams PyTorch hands out.
+  checkDriver(driver, driver.cuStreamCreate(&fixture.stream, CU_STREAM_NON_BLOCKING), "stream");
   checkDriver(driver, driver.cuMemAlloc(&fixture.io.a, kBytes), "alloc a");
   checkDriver(driver, driver.cuMemAlloc(&fixture.io.b, kBytes), "alloc b");
   checkDriver(driver, driver.cuMemAlloc(&fixture.io.out, kBytes), "alloc out");

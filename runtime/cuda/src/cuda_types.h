@@ -70,6 +70,7 @@ enum : CUstreamCaptureMode {
 
 enum : unsigned {
   CU_EVENT_DISABLE_TIMING = 0x2,
+  CU_STREAM_NON_BLOCKING = 0x1,
 };
 
 enum : unsigned long long {
