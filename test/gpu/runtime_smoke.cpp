@@ -1,92 +1,26 @@
 //===- runtime_smoke.cpp - the CUDA runtime on a real GPU -----------------===//
 //
-// Loads hand-written PTX (JIT path), runs vector_add then scale through the
-// arena on a caller's stream, replays the run as a CUDA graph with new
-// inputs, forces an out-of-memory arena request and checks the handle still
-// runs. Exits 77 (ctest: skipped) when there is no driver or device.
-//
-//   kiln-runtime-smoke              run the checks
-//   kiln-runtime-smoke --print-ptx  print the kernels' PTX (CI assembles it)
+// Twice: with the hand-written PTX alone (JIT path), then with the cubins
+// ptxas made at build time as well (the device's cubin must be chosen). Each
+// time: vector_add then scale through the arena on a caller's stream, on the
+// default stream, replayed as a CUDA graph with new inputs, after an
+// out-of-memory arena request, and in a grown arena.
+// Exits 77 (ctest: skipped) when there is no driver or device.
 //
 //===----------------------------------------------------------------------===//
 #include "driver.h"
 #include "kiln/kiln_cuda.h"
+#include "runtime_smoke_images.h" // generated: kSmokePtx, kSmokeCubin*
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <vector>
 
 using namespace kiln::cuda;
 
 namespace {
 
-// c[i] = a[i] + b[i] and x[i] *= s, for i < n.
-const char kPtx[] = R"PTX(.version 7.0
-.target sm_80
-.address_size 64
-
-.visible .entry vector_add(
-    .param .u64 a, .param .u64 b, .param .u64 c, .param .u32 n)
-{
-    .reg .pred %p<2>;
-    .reg .b32 %r<6>;
-    .reg .f32 %f<4>;
-    .reg .b64 %rd<11>;
-
-    ld.param.u64 %rd1, [a];
-    ld.param.u64 %rd2, [b];
-    ld.param.u64 %rd3, [c];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, %ctaid.x;
-    mov.u32 %r3, %ntid.x;
-    mov.u32 %r4, %tid.x;
-    mad.lo.s32 %r5, %r2, %r3, %r4;
-    setp.ge.u32 %p1, %r5, %r1;
-    @%p1 bra DONE;
-    cvta.to.global.u64 %rd4, %rd1;
-    cvta.to.global.u64 %rd5, %rd2;
-    cvta.to.global.u64 %rd6, %rd3;
-    mul.wide.u32 %rd7, %r5, 4;
-    add.s64 %rd8, %rd4, %rd7;
-    add.s64 %rd9, %rd5, %rd7;
-    add.s64 %rd10, %rd6, %rd7;
-    ld.global.f32 %f1, [%rd8];
-    ld.global.f32 %f2, [%rd9];
-    add.f32 %f3, %f1, %f2;
-    st.global.f32 [%rd10], %f3;
-DONE:
-    ret;
-}
-
-.visible .entry scale(
-    .param .u64 x, .param .f32 s, .param .u32 n)
-{
-    .reg .pred %p<2>;
-    .reg .b32 %r<6>;
-    .reg .f32 %f<4>;
-    .reg .b64 %rd<5>;
-
-    ld.param.u64 %rd1, [x];
-    ld.param.f32 %f1, [s];
-    ld.param.u32 %r1, [n];
-    mov.u32 %r2, %ctaid.x;
-    mov.u32 %r3, %ntid.x;
-    mov.u32 %r4, %tid.x;
-    mad.lo.s32 %r5, %r2, %r3, %r4;
-    setp.ge.u32 %p1, %r5, %r1;
-    @%p1 bra DONE;
-    cvta.to.global.u64 %rd2, %rd1;
-    mul.wide.u32 %rd3, %r5, 4;
-    add.s64 %rd4, %rd2, %rd3;
-    ld.global.f32 %f2, [%rd4];
-    mul.f32 %f3, %f2, %f1;
-    st.global.f32 [%rd4], %f3;
-DONE:
-    ret;
-}
-)PTX";
 
 constexpr uint32_t kCount = 1 << 20;
 constexpr size_t kBytes = kCount * sizeof(float);
@@ -171,43 +105,17 @@ struct Fixture {
   }
 };
 
-} // namespace
-
-int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--print-ptx") == 0) {
-    fputs(kPtx, stdout);
-    return 0;
-  }
-  const kiln_cuda_image images[] = {{KILN_CUDA_IMAGE_PTX, 80, 0, kPtx, sizeof(kPtx) - 1}};
+// One model configuration through every step; false if it could not start.
+bool runModel(Fixture &fixture, const char *label, const kiln_cuda_image *images,
+              size_t imageCount, size_t expectedImage) {
+  printf("--- %s\n", label);
   const char *const kernels[] = {"vector_add", "scale"};
   const kiln_arena_placement plan[] = {{0, kBytes, 256}};
-  const kiln_cuda_model_desc desc = {images, 1, kernels, 2, plan, 1};
-
+  const kiln_cuda_model_desc desc = {images, imageCount, kernels, 2, plan, 1};
   kiln_cuda_runtime *runtime = nullptr;
-  kiln_status status = kiln_cuda_create(&desc, 0, &runtime);
-  if (status == KILN_ERROR_NO_DEVICE) {
-    printf("SKIP no GPU here: %s\n", kiln_cuda_last_error());
-    return 77;
-  }
-  if (!checkStatus(status, KILN_OK, "create (PTX JIT-compiled)"))
-    return 1;
-
-  Fixture fixture;
-  loadSystemDriver(&fixture.driver);
-  const DriverTable &driver = *fixture.driver;
-  int driverVersion = 0;
-  driver.cuDriverGetVersion(&driverVersion);
-  printf("INFO driver %d.%d\n", driverVersion / 1000, driverVersion % 1000 / 10);
-  CUdevice device = 0;
-  CUcontext context = nullptr, popped = nullptr;
-  checkDriver(driver, driver.cuDeviceGet(&device, 0), "device");
-  checkDriver(driver, driver.cuDevicePrimaryCtxRetain(&context, device), "context");
-  checkDriver(driver, driver.cuCtxPushCurrent(context), "push");
-  // Non-blocking, like the streams PyTorch hands out.
-  checkDriver(driver, driver.cuStreamCreate(&fixture.stream, CU_STREAM_NON_BLOCKING), "stream");
-  checkDriver(driver, driver.cuMemAlloc(&fixture.io.a, kBytes), "alloc a");
-  checkDriver(driver, driver.cuMemAlloc(&fixture.io.b, kBytes), "alloc b");
-  checkDriver(driver, driver.cuMemAlloc(&fixture.io.out, kBytes), "alloc out");
+  if (!checkStatus(kiln_cuda_create(&desc, 0, &runtime), KILN_OK, "create"))
+    return false;
+  check(kiln_cuda_image_index(runtime) == expectedImage, "the expected image was loaded");
 
   fixture.fillInputs(1.0f);
   checkStatus(kiln_cuda_run(runtime, fixture.stream, nullptr, 0, enqueue, &fixture.io), KILN_OK,
@@ -230,6 +138,7 @@ int main(int argc, char **argv) {
   check(kiln_cuda_graph_count(runtime) == 1, "one graph cached");
 
   // Out of memory: more than the device has; the handle must stay usable.
+  const DriverTable &driver = *fixture.driver;
   size_t freeBytes = 0, totalBytes = 0;
   checkDriver(driver, driver.cuMemGetInfo(&freeBytes, &totalBytes), "memory info");
   const kiln_arena_placement huge[] = {{0, 2 * static_cast<uint64_t>(totalBytes), 256}};
@@ -247,8 +156,59 @@ int main(int argc, char **argv) {
   checkStatus(kiln_cuda_run(runtime, fixture.stream, key, sizeof(key), enqueue, &fixture.io),
               KILN_OK, "run in the grown arena");
   check(fixture.outputMatches(fixture.stream), "result in the grown arena");
-
   kiln_cuda_destroy(runtime);
+  return true;
+}
+
+} // namespace
+
+int main() {
+  const kiln_cuda_image ptxOnly[] = {
+      {KILN_CUDA_IMAGE_PTX, 80, 0, kSmokePtx, sizeof(kSmokePtx)}};
+  // Probe: no driver or no device is a skip, not a failure.
+  kiln_cuda_runtime *probe = nullptr;
+  const kiln_cuda_model_desc probeDesc = {ptxOnly, 1, nullptr, 0, nullptr, 0};
+  kiln_status status = kiln_cuda_create(&probeDesc, 0, &probe);
+  if (status == KILN_ERROR_NO_DEVICE) {
+    printf("SKIP no GPU here: %s\n", kiln_cuda_last_error());
+    return 77;
+  }
+  if (!checkStatus(status, KILN_OK, "probe the device"))
+    return 1;
+  kiln_cuda_destroy(probe);
+
+  Fixture fixture;
+  loadSystemDriver(&fixture.driver);
+  const DriverTable &driver = *fixture.driver;
+  int driverVersion = 0, major = 0, minor = 0;
+  CUdevice device = 0;
+  CUcontext context = nullptr, popped = nullptr;
+  driver.cuDriverGetVersion(&driverVersion);
+  checkDriver(driver, driver.cuDeviceGet(&device, 0), "device");
+  driver.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+  driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+  printf("INFO driver %d.%d, device 0 is sm_%d%d\n", driverVersion / 1000,
+         driverVersion % 1000 / 10, major, minor);
+  checkDriver(driver, driver.cuDevicePrimaryCtxRetain(&context, device), "context");
+  checkDriver(driver, driver.cuCtxPushCurrent(context), "push");
+  // Non-blocking, like the streams PyTorch hands out.
+  checkDriver(driver, driver.cuStreamCreate(&fixture.stream, CU_STREAM_NON_BLOCKING), "stream");
+  checkDriver(driver, driver.cuMemAlloc(&fixture.io.a, kBytes), "alloc a");
+  checkDriver(driver, driver.cuMemAlloc(&fixture.io.b, kBytes), "alloc b");
+  checkDriver(driver, driver.cuMemAlloc(&fixture.io.out, kBytes), "alloc out");
+
+  runModel(fixture, "PTX only: JIT-compiled by the driver", ptxOnly, 1, 0);
+#if KILN_SMOKE_HAS_CUBINS
+  const kiln_cuda_image all[] = {
+      {KILN_CUDA_IMAGE_CUBIN, 80, 0, kSmokeCubinSm80, sizeof(kSmokeCubinSm80)},
+      {KILN_CUDA_IMAGE_CUBIN, 90, 1, kSmokeCubinSm90a, sizeof(kSmokeCubinSm90a)},
+      {KILN_CUDA_IMAGE_PTX, 80, 0, kSmokePtx, sizeof(kSmokePtx)}};
+  size_t expected = major == 8 ? 0 : (major == 9 && minor == 0) ? 1 : 2;
+  runModel(fixture, "cubins for sm_80 and sm_90a, PTX fallback", all, 3, expected);
+#else
+  printf("INFO built without ptxas: no cubins to check\n");
+#endif
+
   driver.cuMemFree(fixture.io.a);
   driver.cuMemFree(fixture.io.b);
   driver.cuMemFree(fixture.io.out);

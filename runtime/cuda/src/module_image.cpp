@@ -175,7 +175,7 @@ size_t rankImages(const kiln_cuda_image *images, size_t count, unsigned sm, size
 }
 
 kiln_status loadBestModule(const DriverTable &driver, const kiln_cuda_image *images,
-                           size_t count, unsigned sm, CUmodule *module) {
+                           size_t count, unsigned sm, CUmodule *module, size_t *loadedImage) {
   *module = nullptr;
   for (size_t i = 0; i < count; ++i)
     if (!images[i].data || images[i].size == 0)
@@ -190,6 +190,7 @@ kiln_status loadBestModule(const DriverTable &driver, const kiln_cuda_image *ima
     const kiln_cuda_image &image = images[order[rank]];
     CUresult result = loadImage(driver, image, jitLog, module);
     if (result == CUDA_SUCCESS) {
+      *loadedImage = order[rank];
       status = KILN_OK;
       break;
     }

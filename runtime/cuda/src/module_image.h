@@ -23,9 +23,10 @@ size_t rankImages(const kiln_cuda_image *images, size_t count, unsigned sm, size
 
 // Loads the best usable image into the current context, falling back to the
 // next one if the driver rejects a binary for this GPU. PTX is JIT-compiled
-// with the JIT error log captured into the error message.
+// with the JIT error log captured into the error message. Sets *loadedImage
+// to the index of the image loaded.
 kiln_status loadBestModule(const DriverTable &driver, const kiln_cuda_image *images,
-                           size_t count, unsigned sm, CUmodule *module);
+                           size_t count, unsigned sm, CUmodule *module, size_t *loadedImage);
 
 } // namespace kiln::cuda
 

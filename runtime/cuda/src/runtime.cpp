@@ -133,6 +133,7 @@ struct kiln_cuda_runtime {
   CUcontext context = nullptr;
   unsigned sm = 0;
   CUmodule module = nullptr;
+  size_t imageIndex = 0; // of desc.images, the one loaded
 
   HostArray<CUfunction> kernels;
   HostArray<unsigned> kernelSharedLimit; // dynamic shared bytes each kernel allows now
@@ -217,7 +218,8 @@ kiln_status kiln_cuda_runtime::initialize(const kiln_cuda_model_desc &desc) {
   ContextScope scope(driver, context);
   if (kiln_status status = scope.status())
     return status;
-  if (kiln_status status = loadBestModule(driver, desc.images, desc.num_images, sm, &module))
+  if (kiln_status status =
+          loadBestModule(driver, desc.images, desc.num_images, sm, &module, &imageIndex))
     return status;
   if (kiln_status status = loadKernels(desc))
     return status;
@@ -544,6 +546,10 @@ kiln_status kiln_cuda_memset(kiln_cuda_runtime *runtime, uint64_t dst, uint8_t v
                          [&](CUstream stream) {
                            return runtime->driver.cuMemsetD8Async(dst, value, bytes, stream);
                          });
+}
+
+size_t kiln_cuda_image_index(const kiln_cuda_runtime *runtime) {
+  return runtime ? runtime->imageIndex : 0;
 }
 
 size_t kiln_cuda_graph_count(const kiln_cuda_runtime *runtime) {

@@ -125,8 +125,9 @@ TEST_F(RuntimeTest, PicksTheBestImageForEachDevice) {
   struct Case {
     int major, minor;
     const char *image;
-  } cases[] = {{8, 0, kCubin80}, {8, 6, kCubin80}, {9, 0, kCubin90a}, {10, 0, kPtx80},
-               {12, 0, kPtx80}};
+    size_t index;
+  } cases[] = {{8, 0, kCubin80, 0}, {8, 6, kCubin80, 0}, {9, 0, kCubin90a, 1},
+               {10, 0, kPtx80, 2}, {12, 0, kPtx80, 2}};
   for (const Case &c : cases) {
     SCOPED_TRACE(c.major * 10 + c.minor);
     resetFakeGpu();
@@ -135,6 +136,7 @@ TEST_F(RuntimeTest, PicksTheBestImageForEachDevice) {
     kiln_cuda_runtime *runtime = nullptr;
     ASSERT_EQ(create(&runtime), KILN_OK) << kiln_cuda_last_error();
     EXPECT_EQ(fakeGpu().loadedImage, c.image);
+    EXPECT_EQ(kiln_cuda_image_index(runtime), c.index);
     kiln_cuda_destroy(runtime);
     expectNothingLeaked();
   }

@@ -106,6 +106,9 @@ kiln_status kiln_cuda_memcpy(kiln_cuda_runtime *runtime, uint64_t dst, uint64_t 
 kiln_status kiln_cuda_memset(kiln_cuda_runtime *runtime, uint64_t dst, uint8_t value,
                              size_t bytes);
 
+/* Index in desc->images of the image that was loaded (diagnostics). */
+size_t kiln_cuda_image_index(const kiln_cuda_runtime *runtime);
+
 /* Number of cached graphs (for tests and diagnostics). */
 size_t kiln_cuda_graph_count(const kiln_cuda_runtime *runtime);
 
