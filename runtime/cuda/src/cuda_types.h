@@ -77,6 +77,10 @@ enum : unsigned long long {
   CU_GET_PROC_ADDRESS_LEGACY_STREAM = 1,
 };
 
+// The legacy default stream's explicit handle, cuda.h's CU_STREAM_LEGACY
+// (a value, not a pointer).
+constexpr uintptr_t kLegacyStreamHandle = 0x1;
+
 } // namespace kiln::cuda
 
 #endif // KILN_RUNTIME_CUDA_TYPES_H

@@ -26,6 +26,11 @@ namespace {
 constexpr unsigned kDefaultSharedLimit = 48 * 1024;
 constexpr uint64_t kDriverAllocationAlignment = 256;
 
+// The legacy default stream (NULL or CU_STREAM_LEGACY) cannot be captured.
+bool isLegacyDefaultStream(CUstream stream) {
+  return stream == nullptr || stream == reinterpret_cast<CUstream>(kLegacyStreamHandle);
+}
+
 class Lock {
 public:
   explicit Lock(pthread_mutex_t &mutex) : mutex(mutex) { pthread_mutex_lock(&mutex); }
@@ -97,7 +102,9 @@ private:
 };
 
 void formatBytes(uint64_t bytes, char *buffer, size_t size) {
-  if (bytes >= (1ull << 30))
+  if (bytes < (1ull << 20))
+    snprintf(buffer, size, "%" PRIu64 " bytes", bytes);
+  else if (bytes >= (1ull << 30))
     snprintf(buffer, size, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
   else
     snprintf(buffer, size, "%.2f MiB", static_cast<double>(bytes) / (1ull << 20));
@@ -118,6 +125,7 @@ struct kiln_cuda_runtime {
   kiln_cuda_runtime &operator=(const kiln_cuda_runtime &) = delete;
 
   kiln_status initialize(const kiln_cuda_model_desc &desc);
+  void releaseContextResources();
   kiln_status loadKernels(const kiln_cuda_model_desc &desc);
   kiln_status replacePlan(const kiln_arena_placement *buffers, size_t count);
   kiln_status captureAndLaunch(CUstream stream, const void *key, size_t keySize,
@@ -155,20 +163,23 @@ struct kiln_cuda_runtime {
 
 kiln_cuda_runtime::~kiln_cuda_runtime() {
   if (retainedContext) {
-    ContextScope scope(driver, context);
-    if (runRecorded)
-      driver.cuEventSynchronize(runDone);
-    graphs.clear();
-    if (arenaAllocation)
-      driver.cuMemFree(arenaAllocation);
-    if (runDone)
-      driver.cuEventDestroy(runDone);
-    if (module)
-      driver.cuModuleUnload(module);
-  }
-  if (retainedContext)
+    releaseContextResources();
     driver.cuDevicePrimaryCtxRelease(device);
+  }
   pthread_mutex_destroy(&mutex);
+}
+
+void kiln_cuda_runtime::releaseContextResources() {
+  ContextScope scope(driver, context);
+  if (runRecorded)
+    driver.cuEventSynchronize(runDone);
+  graphs.clear();
+  if (arenaAllocation)
+    driver.cuMemFree(arenaAllocation);
+  if (runDone)
+    driver.cuEventDestroy(runDone);
+  if (module)
+    driver.cuModuleUnload(module);
 }
 
 kiln_status kiln_cuda_runtime::loadKernels(const kiln_cuda_model_desc &desc) {
@@ -251,8 +262,8 @@ kiln_status kiln_cuda_runtime::replacePlan(const kiln_arena_placement *buffers, 
     memcpy(newPlan.data(), buffers, count * sizeof(kiln_arena_placement));
   bool samePlan = count == plan.size() &&
                   (count == 0 || memcmp(plan.data(), buffers, count * sizeof(*buffers)) == 0);
-
-  if (neededBytes > arenaAllocationBytes) {
+  bool arenaMoves = neededBytes > arenaAllocationBytes;
+  if (arenaMoves) {
     CUdeviceptr allocation = 0;
     CUresult result = driver.cuMemAlloc(&allocation, neededBytes);
     if (result != CUDA_SUCCESS) {
@@ -269,15 +280,13 @@ kiln_status kiln_cuda_runtime::replacePlan(const kiln_arena_placement *buffers, 
     // Runs still in flight use the old arena.
     if (runRecorded)
       driver.cuEventSynchronize(runDone);
-    graphs.clear(); // they point into the old arena
     if (arenaAllocation)
       driver.cuMemFree(arenaAllocation);
     arenaAllocation = allocation;
     arenaAllocationBytes = neededBytes;
-    samePlan = false;
   }
-  if (!samePlan)
-    graphs.clear();
+  if (arenaMoves || !samePlan)
+    graphs.clear(); // they hold the old buffer addresses
   arenaBase = (arenaAllocation + maxAlignment - 1) & ~(CUdeviceptr)(maxAlignment - 1);
   plan.swap(newPlan);
   return KILN_OK;
@@ -468,7 +477,7 @@ kiln_status kiln_cuda_run(kiln_cuda_runtime *runtime, void *stream, const void *
     if (result != CUDA_SUCCESS)
       return failCuda(driver, result, "ordering the run after the previous one");
   }
-  bool useGraph = graph_key_size != 0 && cuStream != nullptr;
+  bool useGraph = graph_key_size != 0 && !isLegacyDefaultStream(cuStream);
   kiln_status status =
       useGraph ? runtime->captureAndLaunch(cuStream, graph_key, graph_key_size, enqueue, user)
                : runtime->enqueueDirectly(cuStream, enqueue, user);

@@ -1,12 +1,14 @@
 //===- CudaTypesTest.cpp - our driver declarations match cuda.h -----------===//
 //
-// Compile-time checks only, built where the CUDA toolkit's cuda.h is present:
-// a mismatch fails the build.
+// Built where the CUDA toolkit's cuda.h is present; most checks are at
+// compile time, so a mismatch fails the build.
 //
 //===----------------------------------------------------------------------===//
 #include "cuda_types.h"
 
 #include <cuda.h>
+
+#include <gtest/gtest.h>
 
 namespace ours = kiln::cuda;
 
@@ -45,3 +47,7 @@ static_assert(sizeof(ours::CUdevice) == sizeof(::CUdevice));
 static_assert(sizeof(ours::CUdeviceptr) == sizeof(::CUdeviceptr));
 static_assert(sizeof(ours::CUjit_option) == sizeof(::CUjit_option));
 static_assert(sizeof(ours::CUdevice_attribute) == sizeof(::CUdevice_attribute));
+
+TEST(CudaTypesTest, LegacyStreamHandleMatches) {
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(CU_STREAM_LEGACY), ours::kLegacyStreamHandle);
+}

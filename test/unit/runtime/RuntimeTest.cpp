@@ -312,10 +312,13 @@ TEST_F(RuntimeTest, GraphIsCapturedOnceAndReplayed) {
   EXPECT_EQ(state.calls, 2);
   EXPECT_EQ(kiln_cuda_graph_count(runtime), 2u);
 
-  // The NULL stream cannot be captured: the key is ignored, kernels run directly.
-  ASSERT_EQ(kiln_cuda_run(runtime, nullptr, shapesA, sizeof(shapesA), enqueueTwoKernels, &state),
-            KILN_OK);
-  EXPECT_EQ(state.calls, 3);
+  // The legacy default stream cannot be captured: the key is ignored and the
+  // kernels run directly.
+  for (CUstream legacy : {CUstream(nullptr), reinterpret_cast<CUstream>(kLegacyStreamHandle)})
+    ASSERT_EQ(kiln_cuda_run(runtime, legacy, shapesA, sizeof(shapesA), enqueueTwoKernels, &state),
+              KILN_OK)
+        << kiln_cuda_last_error();
+  EXPECT_EQ(state.calls, 4);
   EXPECT_EQ(fakeGpu().graphLaunches, 4);
 
   // A new plan invalidates the graphs (they hold arena addresses).
@@ -325,7 +328,7 @@ TEST_F(RuntimeTest, GraphIsCapturedOnceAndReplayed) {
   ASSERT_EQ(kiln_cuda_run(runtime, fakeStream(), shapesA, sizeof(shapesA), enqueueTwoKernels,
                           &state),
             KILN_OK);
-  EXPECT_EQ(state.calls, 4);
+  EXPECT_EQ(state.calls, 5);
   kiln_cuda_destroy(runtime);
   expectNothingLeaked();
 }

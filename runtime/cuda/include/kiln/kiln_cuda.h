@@ -87,7 +87,8 @@ uint64_t kiln_cuda_arena_bytes(const kiln_cuda_runtime *runtime);
  * captured into a CUDA Graph and later runs with an identical key replay it
  * without calling `enqueue`. The key must therefore contain everything baked
  * into the launches: shapes and the caller's device pointers. Graphs need a
- * non-default stream; on the NULL stream the key is ignored. */
+ * non-default stream; on the legacy default stream (NULL or CU_STREAM_LEGACY)
+ * the key is ignored. */
 typedef kiln_status (*kiln_cuda_enqueue_fn)(kiln_cuda_runtime *runtime, void *user);
 kiln_status kiln_cuda_run(kiln_cuda_runtime *runtime, void *stream,
                           const void *graph_key, size_t graph_key_size,
