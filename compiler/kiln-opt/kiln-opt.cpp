@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -11,6 +12,8 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
   kiln::registerKilnPipelines();
+  kiln::registerKilnHostPasses();
+  kiln::registerHostPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

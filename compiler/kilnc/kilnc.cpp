@@ -10,6 +10,8 @@
 #include "kiln/Driver/Driver.h"
 #include "kiln/Lowering/Passes.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -28,8 +30,33 @@ static cl::opt<kiln::EmitKind> emitKind(
     cl::values(clEnumValN(kiln::EmitKind::ImportedIR, "imported",
                           "the IR right after import, before compression"),
                clEnumValN(kiln::EmitKind::KilnIR, "kiln",
-                          "the compressed kiln IR (default)")),
+                          "the compressed kiln IR (default without --target)"),
+               clEnumValN(kiln::EmitKind::LLVMIR, "llvm", "optimized LLVM IR (--target=host)"),
+               clEnumValN(kiln::EmitKind::Object, "obj", "an ELF object (--target=host)"),
+               clEnumValN(kiln::EmitKind::SharedLibrary, "so",
+                          "lib<name>.so plus <name>.h and <name>.json beside it "
+                          "(default with --target=host)")),
     cl::cat(kilncCategory));
+static cl::opt<kiln::Target> target(
+    "target", cl::desc("code generation target"), cl::init(kiln::Target::None),
+    cl::values(clEnumValN(kiln::Target::Host, "host",
+                          "an x86-64 Linux shared library with a C API")),
+    cl::cat(kilncCategory));
+static cl::opt<std::string> modelName("name",
+                                      cl::desc("C symbol prefix of the model's API (--target=host)"),
+                                      cl::init("model"), cl::cat(kilncCategory));
+static cl::opt<std::string> cpu("cpu",
+                                cl::desc("x86-64 CPU to compile for (default x86-64-v3)"),
+                                cl::init(""), cl::cat(kilncCategory));
+static cl::opt<kiln::InputFormat> inputFormat(
+    "input-format", cl::desc("input format (default: by file extension)"),
+    cl::init(kiln::InputFormat::Auto),
+    cl::values(clEnumValN(kiln::InputFormat::Onnx, "onnx", "an ONNX model"),
+               clEnumValN(kiln::InputFormat::Mlir, "mlir",
+                          "MLIR following docs/ir-contract.md")),
+    cl::cat(kilncCategory));
+static cl::opt<bool> timeStages("time-stages", cl::desc("print each stage's wall time"),
+                                cl::init(false), cl::cat(kilncCategory));
 static cl::opt<std::string> quantize(
     "quantize", cl::desc("weight-only quantization: none, int8, int4, int3, int2"),
     cl::init("none"), cl::cat(kilncCategory));
@@ -54,6 +81,9 @@ static FailureOr<unsigned> parseQuantizeBits(StringRef value) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // --mlir-print-debuginfo and friends, so tests can see node locations.
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln model compiler\n");
 
@@ -61,6 +91,13 @@ int main(int argc, char **argv) {
   options.inputPath = inputPath;
   options.outputPath = outputPath;
   options.emit = emitKind;
+  options.target = target;
+  if (target == kiln::Target::Host && emitKind.getNumOccurrences() == 0)
+    options.emit = kiln::EmitKind::SharedLibrary;
+  options.modelName = modelName;
+  options.cpu = cpu;
+  options.inputFormat = inputFormat;
+  options.timeStages = timeStages;
   options.dimBindings.assign(dims.begin(), dims.end());
   FailureOr<unsigned> bits = parseQuantizeBits(quantize);
   if (failed(bits)) {

@@ -1,8 +1,10 @@
 //===- Driver.cpp - kilnc's stages ---------------------------------------===//
 #include "kiln/Driver/Driver.h"
 #include "kiln/Importer/OnnxImporter.h"
+#include "kiln/Targets/Host/HostTarget.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -44,16 +46,59 @@ static int writeOutput(llvm::StringRef path, llvm::function_ref<void(llvm::raw_o
   return 0;
 }
 
+static bool isMlirInput(const DriverOptions &options) {
+  if (options.inputFormat != InputFormat::Auto)
+    return options.inputFormat == InputFormat::Mlir;
+  return llvm::sys::path::extension(options.inputPath) == ".mlir";
+}
+
+/// Imports ONNX, or parses MLIR that follows docs/ir-contract.md.
+static llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
+                                                       const DriverOptions &options) {
+  if (!isMlirInput(options)) {
+    ImportOptions importOptions;
+    importOptions.dimBindings = options.dimBindings;
+    return importOnnxModel(context, options.inputPath, importOptions);
+  }
+  if (!options.dimBindings.empty())
+    return llvm::createStringError("--dim applies to ONNX input; in MLIR input, write the "
+                                   "sizes and kiln.dim_bounds in the IR");
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(options.inputPath, &context);
+  if (!module)
+    return llvm::createStringError(options.inputPath +
+                                   ": cannot parse the MLIR input (see the diagnostics above)");
+  return module;
+}
+
+static int compileHost(ModuleOp module, const DriverOptions &options) {
+  host::HostTargetOptions hostOptions;
+  hostOptions.name = options.modelName;
+  hostOptions.outputPath = options.outputPath;
+  hostOptions.verbose = options.timeStages;
+  if (!options.cpu.empty())
+    hostOptions.cpu = options.cpu;
+  switch (options.emit) {
+  case EmitKind::LLVMIR: hostOptions.artifact = host::HostArtifact::LLVMIR; break;
+  case EmitKind::Object: hostOptions.artifact = host::HostArtifact::Object; break;
+  case EmitKind::SharedLibrary: hostOptions.artifact = host::HostArtifact::SharedLibrary; break;
+  default: return fail("--target=host emits llvm, obj or so");
+  }
+  if (options.outputPath == "-")
+    return fail("--target=host needs an output file (-o lib<name>.so)");
+  if (llvm::Error error = host::compileForHost(module, hostOptions))
+    return fail(options.inputPath + ": " + llvm::toString(std::move(error)));
+  return 0;
+}
+
 int runDriver(const DriverOptions &options) {
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect>();
+  host::registerHostTargetDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
-  ImportOptions importOptions;
-  importOptions.dimBindings = options.dimBindings;
-  auto module = importOnnxModel(context, options.inputPath, importOptions);
+  auto module = loadModel(context, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));
 
@@ -63,6 +108,10 @@ int runDriver(const DriverOptions &options) {
     if (failed(pm.run(**module)))
       return fail(options.inputPath + ": compression failed (see the diagnostics above)");
   }
+  if (options.target == Target::Host)
+    return compileHost(**module, options);
+  if (options.emit != EmitKind::ImportedIR && options.emit != EmitKind::KilnIR)
+    return fail("--emit=llvm, obj and so need --target=host");
   return writeOutput(options.outputPath, [&](llvm::raw_ostream &os) {
     (*module)->print(os);
   });

@@ -9,7 +9,11 @@
 
 namespace kiln {
 
-enum class EmitKind { ImportedIR, KilnIR };
+enum class EmitKind { ImportedIR, KilnIR, LLVMIR, Object, SharedLibrary };
+
+enum class InputFormat { Auto, Onnx, Mlir };
+
+enum class Target { None, Host };
 
 struct DriverOptions {
   std::string inputPath;
@@ -18,6 +22,14 @@ struct DriverOptions {
   /// "NAME=VALUE" or "NAME=MIN..MAX" (--dim).
   std::vector<std::string> dimBindings;
   CompressionOptions compression;
+  /// Auto: `.mlir` files are parsed as MLIR (imported-IR contract), others as ONNX.
+  InputFormat inputFormat = InputFormat::Auto;
+  Target target = Target::None;
+  /// Host target: C symbol prefix and CPU (empty: the target's default).
+  std::string modelName = "model";
+  std::string cpu;
+  /// Prints each stage's wall time on stderr.
+  bool timeStages = false;
 };
 
 /// Runs kilnc; returns the process exit code. Errors go to stderr as

@@ -1,0 +1,194 @@
+//===- HostTarget.cpp - kiln IR to lib<name>.so, in-process --------------===//
+#include "kiln/Targets/Host/HostTarget.h"
+#include "HostTargetInternal.h"
+#include "kiln/Lowering/HostPasses.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+namespace kiln::host {
+
+namespace {
+
+constexpr llvm::StringLiteral kEntryWrapperPrefix = "_mlir_ciface_";
+
+/// Writes `bytes` to `path` through a temporary file renamed into place.
+llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
+  llvm::SmallString<256> model(path);
+  model += ".tmp-%%%%%%";
+  llvm::Expected<llvm::sys::fs::TempFile> temp = llvm::sys::fs::TempFile::create(model);
+  if (!temp)
+    return llvm::createStringError(path + ": cannot create output: " +
+                                   llvm::toString(temp.takeError()));
+  {
+    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    os << bytes;
+    os.flush();
+    if (os.has_error()) {
+      llvm::consumeError(temp->discard());
+      return llvm::createStringError(path + ": write failed: " + os.error().message());
+    }
+  }
+  if (llvm::Error error = temp->keep(path))
+    return llvm::createStringError(path + ": cannot write output: " +
+                                   llvm::toString(std::move(error)));
+  return llvm::Error::success();
+}
+
+/// Prints each stage's wall time when asked to.
+class StageClock {
+public:
+  explicit StageClock(bool enabled) : enabled(enabled), last(Clock::now()) {}
+  void done(llvm::StringRef stage) {
+    auto now = Clock::now();
+    if (enabled)
+      llvm::errs() << "kilnc: " << stage << ": "
+                   << std::chrono::duration<double>(now - last).count() << " s\n";
+    last = now;
+  }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled;
+  Clock::time_point last;
+};
+
+llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
+  mlir::PassManager pm(module.getContext());
+  buildHostLoweringPipeline(pm);
+  if (mlir::failed(pm.run(module)))
+    return llvm::createStringError("lowering for the host target failed (see the diagnostics "
+                                   "above)");
+  return llvm::Error::success();
+}
+
+/// The model's LLVM module: compiled code, C glue, descriptor, invoke shim,
+/// with only `<name>_*` exported.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::StringRef json,
+                llvm::StringRef prefix, llvm::TargetMachine &machine,
+                llvm::LLVMContext &context) {
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, context, prefix);
+  if (!llvmModule)
+    return llvm::createStringError("translating the lowered model to LLVM IR failed (see the "
+                                   "diagnostics above)");
+  llvmModule->setDataLayout(machine.createDataLayout());
+  llvmModule->setTargetTriple(machine.getTargetTriple());
+  if (llvm::Error error = linkModelGlue(*llvmModule))
+    return std::move(error);
+  emitModelDescriptor(*llvmModule, signature, json);
+  unsigned numArguments = signature.inputs.size() + signature.outputs.size();
+  if (llvm::Error error = emitInvokeShim(
+          *llvmModule, (kEntryWrapperPrefix + kHostEntryName).str(), numArguments))
+    return std::move(error);
+  applySymbolPrefix(*llvmModule, prefix);
+  std::string problems;
+  llvm::raw_string_ostream os(problems);
+  if (llvm::verifyModule(*llvmModule, &os))
+    return llvm::createStringError("internal error: invalid LLVM IR for the model: " + problems);
+  return std::move(llvmModule);
+}
+
+llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath) {
+  llvm::SmallString<256> objectPath;
+  int objectFD;
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("kiln-model", "o", objectFD, objectPath))
+    return llvm::createStringError("cannot create a temporary object file: " + error.message());
+  llvm::FileRemover removeObject(objectPath);
+  {
+    llvm::raw_fd_ostream os(objectFD, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+    os.flush();
+    if (os.has_error())
+      return llvm::createStringError("cannot write the temporary object " + objectPath + ": " +
+                                     os.error().message());
+  }
+  // Link beside the output, then rename: no half-written library.
+  llvm::SmallString<256> linkedPath(outputPath);
+  linkedPath += ".tmp-link";
+  llvm::FileRemover removeLinked(linkedPath);
+  if (llvm::Error error =
+          linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath)))
+    return error;
+  if (std::error_code error = llvm::sys::fs::rename(linkedPath, outputPath))
+    return llvm::createStringError(outputPath + ": cannot write output: " + error.message());
+  return llvm::Error::success();
+}
+
+std::string sidecarPath(llvm::StringRef outputPath, llvm::StringRef name, llvm::StringRef ext) {
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(outputPath));
+  llvm::sys::path::append(path, name + ext);
+  return std::string(path);
+}
+
+} // namespace
+
+void registerHostTargetDialects(mlir::DialectRegistry &registry) {
+  // Bufferization and conversion to LLVM go through interfaces that
+  // dialects register as extensions; registering all keeps them in sync.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &options) {
+  if (!isValidSymbolPrefix(options.name))
+    return llvm::createStringError("--name '" + options.name +
+                                   "' must be a C identifier ([A-Za-z_][A-Za-z0-9_]*, at most "
+                                   "64 characters)");
+  StageClock clock(options.verbose);
+  llvm::Expected<ModelSignature> signature = extractModelSignature(module);
+  if (!signature)
+    return signature.takeError();
+  std::string json = signatureToJson(*signature, options.name);
+
+  if (llvm::Error error = lowerToLLVMDialect(module))
+    return error;
+  clock.done("lowering to the LLVM dialect");
+  auto machine = createHostTargetMachine(options.cpu);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext context;
+  auto llvmModule = buildLLVMModule(module, *signature, json, options.name, **machine, context);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  optimizeModule(**llvmModule, **machine);
+  clock.done("LLVM IR and optimization");
+
+  if (options.artifact == HostArtifact::LLVMIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    (*llvmModule)->print(os, nullptr);
+    return writeFileAtomically(options.outputPath, text);
+  }
+  auto object = emitObject(**llvmModule, **machine);
+  if (!object)
+    return object.takeError();
+  clock.done("machine code");
+  if (options.artifact == HostArtifact::Object)
+    return writeFileAtomically(options.outputPath, llvm::StringRef(object->data(), object->size()));
+
+  if (llvm::Error error = linkToOutput(*object, options.outputPath))
+    return error;
+  clock.done("linking");
+  if (llvm::Error error = writeFileAtomically(
+          sidecarPath(options.outputPath, options.name, ".h"),
+          generateHeader(*signature, options.name)))
+    return error;
+  return writeFileAtomically(sidecarPath(options.outputPath, options.name, ".json"), json);
+}
+
+} // namespace kiln::host

@@ -1,0 +1,49 @@
+//===- HostTargetInternal.h - stages of the host target ------------------===//
+#ifndef KILN_TARGETS_HOST_LIB_HOSTTARGETINTERNAL_H
+#define KILN_TARGETS_HOST_LIB_HOSTTARGETINTERNAL_H
+
+#include "kiln/Targets/Host/ModelSignature.h"
+
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+
+namespace kiln::host {
+
+/// Links the generic C glue (runtime/host/kiln_model_glue.c, embedded as
+/// bitcode) into `module`.
+llvm::Error linkModelGlue(llvm::Module &module);
+
+/// Defines `kiln_model_descriptor` (see runtime/host/kiln_model_desc.h).
+void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
+                         llvm::StringRef json);
+
+/// Defines `kiln_model_invoke(void **)`, which calls `entry` (the C
+/// interface wrapper of the compiled function) with one descriptor pointer
+/// per argument.
+llvm::Error emitInvokeShim(llvm::Module &module, llvm::StringRef entry, unsigned numArguments);
+
+/// Renames the glue's `KILN_MODEL_x` functions to `<prefix>_x` (the only
+/// exported symbols) and makes every other definition internal.
+void applySymbolPrefix(llvm::Module &module, llvm::StringRef prefix);
+
+/// A position-independent x86-64 Linux target machine for `cpu`.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine(llvm::StringRef cpu);
+
+/// The new pass manager's O3 pipeline for `machine`.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine);
+
+/// Machine code for `module` as an ELF relocatable object.
+llvm::Expected<llvm::SmallVector<char, 0>> emitObject(llvm::Module &module,
+                                                      llvm::TargetMachine &machine);
+
+/// Links `objectPath` with libc and libm into the shared library
+/// `outputPath`, in-process through lld.
+llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef outputPath,
+                              llvm::StringRef soname);
+
+} // namespace kiln::host
+
+#endif // KILN_TARGETS_HOST_LIB_HOSTTARGETINTERNAL_H

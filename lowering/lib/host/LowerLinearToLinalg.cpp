@@ -1,0 +1,106 @@
+//===- LowerLinearToLinalg.cpp - kiln.linear as a linalg contraction -----===//
+#include "kiln/Lowering/HostPasses.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_LOWERLINEARTOLINALG
+#include "kiln/Lowering/HostPasses.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// `lhs * rhs + acc` in the element type of `acc`.
+Value multiplyAccumulate(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc) {
+  if (isa<FloatType>(acc.getType()))
+    return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, lhs, rhs));
+  return arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, lhs, rhs));
+}
+
+/// The output init: the bias broadcast along all rows, or zeros.
+Value buildAccumulatorInit(OpBuilder &b, Location loc, Value input, Value bias,
+                           RankedTensorType resultType) {
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0, e = resultType.getRank(); d < e; ++d)
+    if (resultType.isDynamicDim(d))
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, input, d));
+  Value empty = tensor::EmptyOp::create(b, loc, resultType, dynamicSizes);
+  if (!bias) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(resultType.getElementType()));
+    return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  }
+  int64_t rank = resultType.getRank();
+  MLIRContext *context = b.getContext();
+  AffineMap biasMap = AffineMap::get(rank, 0, getAffineDimExpr(rank - 1, context));
+  SmallVector<AffineMap> maps = {biasMap, b.getMultiDimIdentityMap(rank)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto broadcast = linalg::GenericOp::create(
+      b, loc, resultType, ValueRange{bias}, ValueRange{empty}, maps, iterators,
+      [](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc, args[0]);
+      });
+  return broadcast.getResult(0);
+}
+
+struct LowerLinear : OpRewritePattern<kiln::LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(kiln::LinearOp op, PatternRewriter &rewriter) const override {
+    auto weightType = dyn_cast<RankedTensorType>(op.getWeight().getType());
+    if (!weightType)
+      return rewriter.notifyMatchFailure(op, "weight is still compressed");
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value init = buildAccumulatorInit(rewriter, loc, op.getInput(), op.getBias(), resultType);
+
+    // Loops (batch..., n, k): x[batch..., k] * W[n, k] -> y[batch..., n].
+    int64_t outRank = resultType.getRank();
+    int64_t numLoops = outRank + 1;
+    MLIRContext *context = rewriter.getContext();
+    SmallVector<AffineExpr> batch;
+    for (int64_t d = 0; d + 1 < outRank; ++d)
+      batch.push_back(getAffineDimExpr(d, context));
+    AffineExpr n = getAffineDimExpr(outRank - 1, context);
+    AffineExpr k = getAffineDimExpr(outRank, context);
+    SmallVector<AffineExpr> inputExprs(batch), outputExprs(batch);
+    inputExprs.push_back(k);
+    outputExprs.push_back(n);
+    SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, inputExprs, context),
+                                   AffineMap::get(numLoops, 0, {n, k}, context),
+                                   AffineMap::get(numLoops, 0, outputExprs, context)};
+    SmallVector<utils::IteratorType> iterators(outRank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, resultType, ValueRange{op.getInput(), op.getWeight()}, ValueRange{init},
+        maps, iterators, [](OpBuilder &b, Location nestedLoc, ValueRange args) {
+          linalg::YieldOp::create(b, nestedLoc,
+                                  multiplyAccumulate(b, nestedLoc, args[0], args[1], args[2]));
+        });
+    rewriter.replaceOp(op, contraction.getResults());
+    return success();
+  }
+};
+
+struct LowerLinearToLinalgPass
+    : kiln::impl::LowerLinearToLinalgBase<LowerLinearToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerLinear>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult left = getOperation()->walk([](kiln::LinearOp op) {
+      op.emitError() << "kiln.linear with a compressed weight must be decoded before "
+                        "kiln-lower-linear-to-linalg";
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
