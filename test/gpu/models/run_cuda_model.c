@@ -6,7 +6,11 @@
  *
  * The second form prints one line per output:
  *   output <i> '<name>': max_abs_error <e> max_abs_reference <r>
- * and fails if e > TOL * max(1, r). Allocation and copies use the CUDA driver
+ * and fails if e > TOL * max(1, r). It compares three times: after PREFIX_run
+ * (legacy stream), after three PREFIX_run_on_stream on a non-blocking stream
+ * (the second and third replay a CUDA graph), and after
+ * PREFIX_run_dlpack_on_stream with kDLCUDA tensors; outputs are cleared before
+ * each. Allocation and copies use the CUDA driver
  * API, loaded with dlopen like the model's runtime does (no toolkit needed).
  *
  *===----------------------------------------------------------------------===*/
@@ -32,12 +36,19 @@ static struct {
   int (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   int (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   int (*cuCtxSynchronize)(void);
+  int (*cuStreamCreate)(void **, unsigned);
+  int (*cuStreamSynchronize)(void *);
+  int (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
 } cu;
 
 #define MAX_TENSORS 64
 
 typedef kiln_status (*create_fn)(void **);
 typedef kiln_status (*run_fn)(void *, const kiln_tensor *, int32_t, const kiln_tensor *, int32_t);
+typedef kiln_status (*run_stream_fn)(void *, void *, const kiln_tensor *, int32_t,
+                                     const kiln_tensor *, int32_t);
+typedef kiln_status (*run_dlpack_stream_fn)(void *, void *, DLManagedTensorVersioned *const *,
+                                            int32_t, DLManagedTensorVersioned *const *, int32_t);
 typedef kiln_status (*info_fn)(int32_t, kiln_tensor_info *);
 typedef int32_t (*count_fn)(void);
 typedef const char *(*error_fn)(void);
@@ -65,6 +76,9 @@ static int load_driver(void) {
   *(void **)&cu.cuMemcpyHtoD = dlsym(driver, "cuMemcpyHtoD_v2");
   *(void **)&cu.cuMemcpyDtoH = dlsym(driver, "cuMemcpyDtoH_v2");
   *(void **)&cu.cuCtxSynchronize = dlsym(driver, "cuCtxSynchronize");
+  *(void **)&cu.cuStreamCreate = dlsym(driver, "cuStreamCreate");
+  *(void **)&cu.cuStreamSynchronize = dlsym(driver, "cuStreamSynchronize");
+  *(void **)&cu.cuMemsetD8 = dlsym(driver, "cuMemsetD8_v2");
   int device = 0;
   void *context = NULL;
   return cu.cuInit && cu.cuInit(0) == 0 && cu.cuDeviceGet(&device, 0) == 0 &&
@@ -121,6 +135,59 @@ static double now_seconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Fills every output with NaN bytes, so a run that writes nothing fails. */
+static void clear(tensor_slot *outputs, int32_t num_outputs) {
+  for (int32_t i = 0; i < num_outputs; ++i)
+    cu.cuMemsetD8(outputs[i].device, 0xff, outputs[i].tensor.size_bytes);
+  cu.cuCtxSynchronize();
+}
+
+static DLDataType dlpack_type(int32_t dtype) {
+  DLDataType type = {kDLFloat, 32, 1};
+  switch (dtype) {
+  case KILN_DTYPE_F16: type.bits = 16; break;
+  case KILN_DTYPE_F64: type.bits = 64; break;
+  case KILN_DTYPE_I32: type.code = kDLInt; break;
+  case KILN_DTYPE_I64: type.code = kDLInt; type.bits = 64; break;
+  case KILN_DTYPE_I8: type.code = kDLInt; type.bits = 8; break;
+  case KILN_DTYPE_U8: type.code = kDLUInt; type.bits = 8; break;
+  case KILN_DTYPE_BOOL: type.code = kDLBool; type.bits = 8; break;
+  default: break;
+  }
+  return type;
+}
+
+/* Compares every float32 output with DIR/reference_<i>.bin; 1 if any is off. */
+static int compare(const char *label, const char *dir, tensor_slot *outputs, int32_t num_outputs,
+                   double tolerance) {
+  char path[4096];
+  int failed = 0;
+  for (int32_t i = 0; i < num_outputs; ++i) {
+    if (outputs[i].info.dtype != KILN_DTYPE_F32)
+      continue;
+    size_t bytes = outputs[i].tensor.size_bytes, count = bytes / sizeof(float);
+    float *got = malloc(bytes ? bytes : 1);
+    cu.cuMemcpyDtoH(got, outputs[i].device, bytes);
+    snprintf(path, sizeof path, "%s/reference_%d.bin", dir, (int)i);
+    float *expected = read_file(path, bytes);
+    double max_error = 0, max_reference = 0;
+    for (size_t k = 0; k < count; ++k) {
+      double error = fabs((double)got[k] - (double)expected[k]);
+      if (!(error <= max_error)) /* NaN counts as an error */
+        max_error = isnan(error) ? INFINITY : error;
+      if (fabs((double)expected[k]) > max_reference)
+        max_reference = fabs((double)expected[k]);
+    }
+    printf("%s: output %d '%s': max_abs_error %.3g max_abs_reference %.3g\n", label, (int)i,
+           outputs[i].info.name, max_error, max_reference);
+    if (max_error > tolerance * (max_reference > 1 ? max_reference : 1))
+      failed = 1;
+    free(got);
+    free(expected);
+  }
+  return failed;
 }
 
 int main(int argc, char **argv) {
@@ -183,30 +250,51 @@ int main(int argc, char **argv) {
   cu.cuCtxSynchronize();
   printf("time_per_run_us %.1f\n", 1e6 * (now_seconds() - start) / kTimedRuns);
   double tolerance = atof(argv[4]);
-  int failed = 0;
-  for (int32_t i = 0; i < num_outputs; ++i) {
-    if (outputs[i].info.dtype != KILN_DTYPE_F32)
-      continue;
-    size_t bytes = outputs[i].tensor.size_bytes, count = bytes / sizeof(float);
-    float *got = malloc(bytes ? bytes : 1);
-    cu.cuMemcpyDtoH(got, outputs[i].device, bytes);
-    snprintf(path, sizeof path, "%s/reference_%d.bin", argv[3], (int)i);
-    float *expected = read_file(path, bytes);
-    double max_error = 0, max_reference = 0;
-    for (size_t k = 0; k < count; ++k) {
-      double error = fabs((double)got[k] - (double)expected[k]);
-      if (!(error <= max_error)) /* NaN counts as an error */
-        max_error = isnan(error) ? INFINITY : error;
-      if (fabs((double)expected[k]) > max_reference)
-        max_reference = fabs((double)expected[k]);
+  int failed = compare("run", argv[3], outputs, num_outputs, tolerance);
+
+  void *stream = NULL;
+  if (cu.cuStreamCreate(&stream, 1 /* CU_STREAM_NON_BLOCKING */) != 0)
+    return 1;
+  run_stream_fn run_on_stream = (run_stream_fn)symbol(lib, prefix, "run_on_stream");
+  clear(outputs, num_outputs);
+  for (int r = 0; r < 3; ++r) /* capture, then replay the graph */
+    if ((status = run_on_stream(model, stream, in, num_inputs, out, num_outputs)) != KILN_OK) {
+      fprintf(stderr, "run_on_stream: %s: %s\n", kiln_status_name(status), last_error());
+      return 1;
     }
-    printf("output %d '%s': max_abs_error %.3g max_abs_reference %.3g\n", (int)i,
-           outputs[i].info.name, max_error, max_reference);
-    if (max_error > tolerance * (max_reference > 1 ? max_reference : 1))
-      failed = 1;
-    free(got);
-    free(expected);
+  cu.cuStreamSynchronize(stream);
+  failed |= compare("run_on_stream (graph replay)", argv[3], outputs, num_outputs, tolerance);
+  start = now_seconds();
+  for (int r = 0; r < kTimedRuns; ++r)
+    run_on_stream(model, stream, in, num_inputs, out, num_outputs);
+  cu.cuStreamSynchronize(stream);
+  printf("time_per_run_us_graph %.1f\n", 1e6 * (now_seconds() - start) / kTimedRuns);
+
+  static DLManagedTensorVersioned managed[2 * MAX_TENSORS];
+  DLManagedTensorVersioned *dl_in[MAX_TENSORS], *dl_out[MAX_TENSORS];
+  for (int32_t i = 0; i < num_inputs + num_outputs; ++i) {
+    tensor_slot *slot = i < num_inputs ? &inputs[i] : &outputs[i - num_inputs];
+    DLManagedTensorVersioned *t = &managed[i];
+    t->version.major = 1;
+    t->dl_tensor.data = slot->tensor.data;
+    t->dl_tensor.device.device_type = kDLCUDA;
+    t->dl_tensor.ndim = slot->info.rank;
+    t->dl_tensor.shape = (int64_t *)slot->info.shape;
+    t->dl_tensor.dtype = dlpack_type(slot->info.dtype);
+    if (i < num_inputs)
+      dl_in[i] = t;
+    else
+      dl_out[i - num_inputs] = t;
   }
+  clear(outputs, num_outputs);
+  run_dlpack_stream_fn run_dlpack = (run_dlpack_stream_fn)symbol(lib, prefix,
+                                                                 "run_dlpack_on_stream");
+  if ((status = run_dlpack(model, stream, dl_in, num_inputs, dl_out, num_outputs)) != KILN_OK) {
+    fprintf(stderr, "run_dlpack_on_stream: %s: %s\n", kiln_status_name(status), last_error());
+    return 1;
+  }
+  cu.cuStreamSynchronize(stream);
+  failed |= compare("run_dlpack_on_stream", argv[3], outputs, num_outputs, tolerance);
   ((void (*)(void *))symbol(lib, prefix, "destroy"))(model);
   return failed;
 }

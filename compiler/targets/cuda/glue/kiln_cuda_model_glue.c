@@ -101,9 +101,19 @@ static kiln_status enqueue_model(kiln_cuda_runtime *runtime, void *user) {
   return KILN_OK;
 }
 
+#define KILN_CUDA_MAX_GRAPH_TENSORS 64
+
 static kiln_status kiln_model_target_run(void *state, void *stream, void **memref_descriptors) {
   run_args run = {memref_descriptors, kiln_model_descriptor.num_inputs};
-  kiln_status status = kiln_cuda_run(state, stream, NULL, 0, enqueue_model, &run);
+  /* Shapes are static, so the caller's pointers are all that a captured
+   * graph bakes in: they are the graph key (the runtime ignores keys on the
+   * NULL stream). */
+  uint64_t key[KILN_CUDA_MAX_GRAPH_TENSORS];
+  size_t count = (size_t)kiln_model_descriptor.num_inputs + kiln_model_descriptor.num_outputs;
+  size_t key_size = count <= KILN_CUDA_MAX_GRAPH_TENSORS ? count * sizeof key[0] : 0;
+  for (size_t i = 0; key_size && i < count; ++i)
+    key[i] = (uint64_t)((const int64_t *)memref_descriptors[i])[1];
+  kiln_status status = kiln_cuda_run(state, stream, key, key_size, enqueue_model, &run);
   if (status != KILN_OK)
     return fail(status, "run: %s", kiln_cuda_last_error());
   return KILN_OK;

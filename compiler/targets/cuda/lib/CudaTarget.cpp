@@ -27,8 +27,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <chrono>
-
 namespace kiln::cuda {
 namespace {
 
@@ -153,23 +151,6 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   return llvm::Error::success();
 }
 
-class StageClock {
-public:
-  explicit StageClock(bool enabled) : enabled(enabled), last(Clock::now()) {}
-  void done(llvm::StringRef stage) {
-    auto now = Clock::now();
-    if (enabled)
-      llvm::errs() << "kilnc: " << stage << ": "
-                   << std::chrono::duration<double>(now - last).count() << " s\n";
-    last = now;
-  }
-
-private:
-  using Clock = std::chrono::steady_clock;
-  bool enabled;
-  Clock::time_point last;
-};
-
 llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInputs) {
   mlir::PassManager pm(module.getContext());
   buildCudaLoweringPipeline(pm);
@@ -237,7 +218,7 @@ llvm::Error compileForCuda(mlir::ModuleOp module, const CudaTargetOptions &optio
                                    "64 characters)");
   if (options.gpuArchs.empty())
     return llvm::createStringError("--target=cuda needs at least one --gpu-arch");
-  StageClock clock(options.verbose);
+  host::StageClock clock(options.verbose);
   auto signature = host::extractModelSignature(module);
   if (!signature)
     return signature.takeError();
