@@ -59,3 +59,22 @@ func.func @sum(%x: memref<8xf32>, %out: memref<f32>) {
   }
   return
 }
+
+// A rank-0 op (a top-level store) runs in one thread with the loads and
+// scalar ops that compute the stored value; constants stay outside.
+// CHECK-LABEL: func.func @scalar
+// CHECK: %[[TWO:.*]] = arith.constant 2.0
+// CHECK: gpu.launch
+// CHECK:   %[[V:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK:   %[[M:.*]] = arith.mulf %[[V]], %[[TWO]]
+// CHECK:   memref.store %[[M]], %{{.*}}[] : memref<f32>
+// CHECK:   gpu.terminator
+// CHECK-NEXT: }
+// CHECK-NEXT: return
+func.func @scalar(%x: memref<f32>, %y: memref<f32>) {
+  %two = arith.constant 2.0 : f32
+  %v = memref.load %x[] : memref<f32>
+  %m = arith.mulf %v, %two : f32
+  memref.store %m, %y[] : memref<f32>
+  return
+}

@@ -1,7 +1,11 @@
 //===- CudaLoopsToLaunch.cpp - one gpu.launch per top-level loop nest ----===//
 #include "kiln/Lowering/CudaPasses.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CUDALOOPSTOLAUNCH
@@ -94,6 +98,46 @@ void sequentialToLaunch(scf::ForOp loop) {
   loop.erase();
 }
 
+/// Whether `op` may be cloned into a kernel together with the store it
+/// feeds: scalar loads and side-effect-free computation.
+bool isKernelScalarOp(Operation *op) {
+  return isa<memref::LoadOp>(op) || (isPure(op) && op->getNumRegions() == 0 &&
+                                     !isa<memref::GetGlobalOp>(op) &&
+                                     llvm::all_of(op->getResultTypes(), [](Type type) {
+                                       return type.isIntOrIndexOrFloat();
+                                     }));
+}
+
+/// A store at the top level (a linalg op of rank 0 after linalg-to-loops)
+/// runs in one thread, with the loads and scalar ops that compute its value.
+void storeToLaunch(memref::StoreOp store) {
+  SetVector<Operation *> slice;
+  SmallVector<Value> worklist(store->getOperands());
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != store->getBlock() || !isKernelScalarOp(def) ||
+        matchPattern(def, m_Constant()) || !slice.insert(def))
+      continue;
+    worklist.append(def->operand_begin(), def->operand_end());
+  }
+  OpBuilder b(store);
+  Location loc = store.getLoc();
+  auto [launch, id] = createLinearLaunch(b, loc, indexConstant(b, loc, 1), 1);
+  (void)launch;
+  (void)id;
+  IRMapping mapping;
+  // The slice came in use-to-def order; program order keeps defs first.
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered, [](Operation *a, Operation *c) { return a->isBeforeInBlock(c); });
+  for (Operation *op : ordered)
+    b.clone(*op, mapping);
+  b.clone(*store.getOperation(), mapping);
+  store.erase();
+  for (Operation *op : llvm::reverse(ordered))
+    if (op->use_empty())
+      op->erase();
+}
+
 struct CudaLoopsToLaunch : impl::CudaLoopsToLaunchBase<CudaLoopsToLaunch> {
   using Base::Base;
 
@@ -105,12 +149,16 @@ struct CudaLoopsToLaunch : impl::CudaLoopsToLaunchBase<CudaLoopsToLaunch> {
     SmallVector<Operation *> nests;
     for (Block &block : getOperation().getBody())
       for (Operation &op : block)
-        if (isa<scf::ParallelOp, scf::ForOp>(op))
+        if (isa<scf::ParallelOp, scf::ForOp, memref::StoreOp>(op))
           nests.push_back(&op);
     for (Operation *nest : nests) {
       if (auto loop = dyn_cast<scf::ParallelOp>(nest)) {
         if (failed(parallelToLaunch(loop, blockSize)))
           return signalPassFailure();
+        continue;
+      }
+      if (auto store = dyn_cast<memref::StoreOp>(nest)) {
+        storeToLaunch(store);
         continue;
       }
       auto loop = cast<scf::ForOp>(nest);

@@ -14,14 +14,15 @@ def CudaLoopsToLaunch : Pass<"kiln-cuda-loops-to-launch", "::mlir::func::FuncOp"
     fastest, so neighbouring threads touch neighbouring elements). Loops
     nested inside (reductions from linalg) run sequentially in the thread.
     A top-level `scf.for` (a linalg op without parallel dimensions) becomes a
-    single-thread launch.
+    single-thread launch, and so does a top-level `memref.store` (a rank-0
+    linalg op) with the loads and scalar ops that compute its value.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "threads per block">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def CudaMergeGpuModules : Pass<"kiln-cuda-merge-gpu-modules", "::mlir::ModuleOp"> {
