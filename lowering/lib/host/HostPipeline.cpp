@@ -15,7 +15,7 @@ using namespace mlir;
 
 namespace kiln {
 
-static void addKilnToLinalg(OpPassManager &pm) {
+void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createHostPrepareEntry());
   // Encodings without an in-kernel decoder are decoded at compile time.
   pm.addPass(createExpandCompressedWeights());
@@ -24,7 +24,7 @@ static void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-static void addBufferization(OpPassManager &pm) {
+void addBufferizationWithOutParams(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
@@ -36,6 +36,10 @@ static void addBufferization(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+}
+
+static void addBufferization(OpPassManager &pm) {
+  addBufferizationWithOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 
