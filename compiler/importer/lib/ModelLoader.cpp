@@ -97,7 +97,8 @@ llvm::Expected<std::unique_ptr<onnx::ModelProto>> loadModelProto(llvm::StringRef
     why = lastProtobufMessage;
   }
   if (!parsed) {
-    std::string reason = "not a valid ONNX model (the protobuf is truncated or corrupt";
+    std::string reason = "not a valid ONNX model (the protobuf is truncated, corrupt or nested "
+                         "deeper than " + std::to_string(kProtobufRecursionLimit) + " levels";
     if (!why.empty())
       reason += ": " + why;
     return error(reason + ")");
