@@ -194,6 +194,7 @@ const OpRegistry &getOpRegistry() {
     registerReductionOps(r);
     registerNormalizationOps(r);
     registerConvolutionOps(r);
+    registerQuantizationOps(r);
     return r;
   }();
   return registry;
