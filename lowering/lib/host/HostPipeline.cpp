@@ -17,7 +17,9 @@ namespace kiln {
 
 static void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createHostPrepareEntry());
-  // Encodings without an in-kernel decoder are decoded at compile time.
+  // Packed integer weights stay packed in the .so and are decoded inside
+  // the contraction; other encodings are decoded at compile time.
+  pm.addPass(createDecodeWeightsInKernel());
   pm.addPass(createExpandCompressedWeights());
   pm.addPass(createLowerLinearToLinalg());
   pm.addPass(createCanonicalizerPass());

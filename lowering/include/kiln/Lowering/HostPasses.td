@@ -32,4 +32,22 @@ def LowerLinearToLinalg : Pass<"kiln-lower-linear-to-linalg"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def DecodeWeightsInKernel : Pass<"kiln-host-decode-weights-in-kernel"> {
+  let summary = "Fuses the decoding of int2/int4/int8 weights into the linear's contraction";
+  let description = [{
+    A `kiln.linear` whose weight is a `kiln.weight` with linear integer
+    codes of 2, 4 or 8 bits (per tensor, per output channel, or per group
+    along K; symmetric or with zero points) becomes one `linalg.generic`
+    that reads the packed payload bytes directly: loops
+    (batch..., n, group, byte, code-in-byte) unpack each code with shifts,
+    subtract the zero point, multiply by the group's scale and accumulate.
+    The dense weight is never materialized; the .so stores only the packed
+    bytes and the scales. Other encodings are left for
+    kiln-expand-compressed-weights.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_LOWERING_HOSTPASSES_TD
