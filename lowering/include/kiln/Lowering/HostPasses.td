@@ -50,4 +50,29 @@ def DecodeWeightsInKernel : Pass<"kiln-host-decode-weights-in-kernel"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileAndVectorize : Pass<"kiln-host-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tiles every linalg op on tensors and vectorizes the tiles";
+  let description = [{
+    Each linalg op is tiled with scf.for loops so that a tile spans about
+    `inner-tile` iterations of the innermost loop and `parallel-tile`
+    iterations of the innermost parallel loop (1 elsewhere), then the tile
+    is vectorized. Tile sizes divide static extents evenly (a short loop is
+    one tile; dynamic loops get tile 1), so every tile has a static shape and
+    no masks. A tile whose
+    body the vectorizer does not support (gathers, for instance) stays a
+    scalar tile: correctness never depends on vectorization.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"innerTile", "inner-tile", "int64_t", "16",
+           "iterations of the innermost loop per tile (the vector width)">,
+    Option<"parallelTile", "parallel-tile", "int64_t", "8",
+           "iterations of the innermost parallel loop per tile, when it is not the "
+           "innermost loop">
+  ];
+}
+
 #endif // KILN_LOWERING_HOSTPASSES_TD
