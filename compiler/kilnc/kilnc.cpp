@@ -10,6 +10,8 @@
 #include "kiln/Driver/Driver.h"
 #include "kiln/Lowering/Passes.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -79,6 +81,9 @@ static FailureOr<unsigned> parseQuantizeBits(StringRef value) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // --mlir-print-debuginfo and friends, so tests can see node locations.
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln model compiler\n");
 

@@ -36,7 +36,7 @@ struct QuantizeWeightsPass : kiln::impl::QuantizeWeightsBase<QuantizeWeightsPass
 
   void runOnOperation() override {
     if (bits < 2 || bits > 8) {
-      getOperation()->emitError() << "kiln-quantize-weights: bits must be 2 to 8, got " << bits;
+      getOperation()->emitError() << "kiln-quantize-weights: bits must be 2 to 8, got " << unsigned(bits);
       return signalPassFailure();
     }
     if (granularity != "channel" && granularity != "group") {
@@ -63,7 +63,7 @@ struct QuantizeWeightsPass : kiln::impl::QuantizeWeightsBase<QuantizeWeightsPass
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
     bool perGroup = granularity == "group";
     if (perGroup && cols % groupSize != 0) {
-      linear.emitWarning() << "layer '" << layerName(linear) << "': group size " << groupSize
+      linear.emitWarning() << "layer '" << layerName(linear) << "': group size " << int64_t(groupSize)
                            << " does not divide K = " << cols << "; weight left unquantized";
       return;
     }

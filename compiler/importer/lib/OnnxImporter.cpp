@@ -1,19 +1,20 @@
-//===- OnnxImporter.cpp - ONNX models into kiln IR -----------------------===//
-// Placeholder until the importer lands (issue 3).
+//===- OnnxImporter.cpp - the dialects of imported IR --------------------===//
 #include "kiln/Importer/OnnxImporter.h"
+#include "kiln/Dialect/KilnDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace kiln {
 
 void registerImportedDialects(mlir::DialectRegistry &registry) {
-  registry.insert<mlir::func::FuncDialect, mlir::linalg::LinalgDialect>();
-}
-
-llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-importOnnxModel(mlir::MLIRContext &, llvm::StringRef path, const ImportOptions &) {
-  return llvm::createStringError(path + ": the ONNX importer is not built yet");
+  registry.insert<mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
+                  mlir::arith::ArithDialect, mlir::math::MathDialect, mlir::tensor::TensorDialect,
+                  mlir::scf::SCFDialect, KilnDialect>();
 }
 
 } // namespace kiln

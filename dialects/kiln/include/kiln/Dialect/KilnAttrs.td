@@ -55,7 +55,7 @@ def Kiln_FactorLayout : I32EnumAttr<"FactorLayout", "how low-rank factors are st
 // inline in the type, which for per-group weights of a multi-GB model would
 // make types megabytes long, while kiln keeps scales in resource blobs on the
 // weight op; (2) upstream has no log2, codebook, fp8-storage or sub-byte
-// packing semantics. `QuantEncodingAttr::toUpstreamType` converts the linear
+// packing semantics. `toUpstreamQuantType` (UpstreamQuant.h) converts the linear
 // cases that upstream can express, given the scale values.
 def Kiln_QuantEncodingAttr : Kiln_Attr<"QuantEncoding", "quant"> {
   let summary = "quantization of a weight";
@@ -101,6 +101,22 @@ def Kiln_QuantEncodingAttr : Kiln_Attr<"QuantEncoding", "quant"> {
   }];
 }
 
+// A list of dimensions written in brackets: `[2, 2]`.
+def Kiln_BracketedDims : OptionalArrayRefParameter<"int64_t"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::llvm::SmallVector<int64_t>> {
+    ::llvm::SmallVector<int64_t> dims;
+    if ($_parser.parseCommaSeparatedList(::mlir::AsmParser::Delimiter::Square,
+            [&]() { return $_parser.parseInteger(dims.emplace_back()); }))
+      return ::mlir::failure();
+    return dims;
+  }() }];
+  let printer = [{
+    $_printer << '[';
+    ::llvm::interleaveComma($_self, $_printer);
+    $_printer << ']';
+  }];
+}
+
 def Kiln_SparsityEncodingAttr : Kiln_Attr<"SparsityEncoding", "sparsity"> {
   let summary = "sparsity of a weight";
   let description = [{
@@ -118,7 +134,7 @@ def Kiln_SparsityEncodingAttr : Kiln_Attr<"SparsityEncoding", "sparsity"> {
     DefaultValuedParameter<"int64_t", "0">:$n,
     DefaultValuedParameter<"int64_t", "0">:$m,
     OptionalParameter<"::mlir::FloatAttr">:$density,
-    OptionalArrayRefParameter<"int64_t">:$block_shape
+    Kiln_BracketedDims:$block_shape
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

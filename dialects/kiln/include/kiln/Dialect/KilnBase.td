@@ -17,6 +17,7 @@ def Kiln_Dialect : Dialect {
     that code generation turns into single kernels.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::quant::QuantDialect",
                            "::mlir::tensor::TensorDialect"];
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;

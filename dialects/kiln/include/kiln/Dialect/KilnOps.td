@@ -38,7 +38,7 @@ def Kiln_WeightOp : Kiln_Op<"weight", [Pure]> {
     (`zero_points` `(` $zero_points^ `)`)?
     (`codebook` `(` $codebook^ `)`)?
     (`sparsity_meta` `(` $sparsity_meta^ `)`)?
-    attr-dict `:` type($result)
+    attr-dict `:` qualified(type($result))
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -57,7 +57,7 @@ def Kiln_LowRankOp : Kiln_Op<"low_rank", [Pure]> {
   let arguments = (ins Kiln_WeightOrTensor:$first, Kiln_WeightOrTensor:$second);
   let results = (outs Kiln_CompressedType:$result);
   let assemblyFormat = [{
-    $first `,` $second attr-dict `:` type($first) `,` type($second) `->` type($result)
+    $first `,` $second attr-dict `:` qualified(type($first)) `,` qualified(type($second)) `->` qualified(type($result))
   }];
   let hasVerifier = 1;
 }
@@ -72,7 +72,7 @@ def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
   }];
   let arguments = (ins Kiln_CompressedType:$input);
   let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` type($result)";
   let hasVerifier = 1;
 }
 

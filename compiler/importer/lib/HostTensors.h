@@ -1,0 +1,33 @@
+//===- HostTensors.h - tensor contents known at import time --------------===//
+#ifndef KILN_IMPORTER_HOSTTENSORS_H
+#define KILN_IMPORTER_HOSTTENSORS_H
+
+#include "ImportContext.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace kiln::onnx_import {
+
+/// Decodes little-endian ONNX storage into a HostTensor (nullopt for types
+/// that folding does not handle).
+std::optional<HostTensor> decodeHostTensor(llvm::ArrayRef<char> bytes, int32_t dtype,
+                                           llvm::ArrayRef<int64_t> shape);
+
+/// Little-endian bytes of an all-constant host tensor.
+std::vector<char> encodeHostTensor(const HostTensor &tensor);
+
+/// Creates the SSA value of `tensor`: an arith.constant when every element
+/// is known, otherwise tensor.from_elements over the run-time values.
+using MakeElementsFn =
+    llvm::function_ref<mlir::ElementsAttr(mlir::RankedTensorType, llvm::ArrayRef<char>)>;
+mlir::Value materializeHostTensor(mlir::OpBuilder &builder, mlir::Location loc,
+                                  const HostTensor &tensor, mlir::RankedTensorType type,
+                                  MakeElementsFn makeElements);
+
+/// Converts a value to `dtype` with ONNX Cast semantics on the host.
+double castReal(double value, int32_t dtype);
+int64_t castInt(int64_t value, int32_t dtype);
+
+} // namespace kiln::onnx_import
+
+#endif // KILN_IMPORTER_HOSTTENSORS_H

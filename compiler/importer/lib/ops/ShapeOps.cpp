@@ -1,0 +1,279 @@
+//===- ShapeOps.cpp - constants, identities and reshapes -----------------===//
+//
+// Shape arithmetic folds: Shape yields a host tensor of dimension sizes
+// (constants, or run-time index values for dynamic dimensions), and the ops
+// that consume it (Reshape, Squeeze, Unsqueeze...) read those sizes directly,
+// so the IR carries static or symbolic shapes instead of shape tensors.
+//
+//===----------------------------------------------------------------------===//
+#include "../GraphImporter.h"
+#include "../HostTensors.h"
+#include "../Lowering.h"
+
+#include "kiln/Dialect/Codec.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <onnx/onnx_pb.h>
+
+using namespace mlir;
+
+namespace kiln::onnx_import {
+namespace {
+
+HostTensor intVector(llvm::ArrayRef<int64_t> values, int32_t dtype = kInt64) {
+  HostTensor t;
+  t.dtype = dtype;
+  t.shape = {int64_t(values.size())};
+  for (int64_t v : values)
+    t.ints.push_back(SymInt::of(v));
+  return t;
+}
+
+LogicalResult importConstant(OpContext &ctx) {
+  if (const onnx::AttributeProto *value = ctx.attr("value")) {
+    llvm::Expected<TensorValue> tensor = ctx.importer.importTensor(
+        value->t(), ctx.node().output_size() ? ctx.node().output(0) : "constant", ctx.loc());
+    if (!tensor)
+      return ctx.fail(llvm::toString(tensor.takeError()));
+    if (!ctx.hasOutput(0))
+      return success();
+    ctx.importer.define(ctx.node().output(0), std::move(*tensor));
+    return success();
+  }
+  HostTensor t;
+  if (const onnx::AttributeProto *a = ctx.attr("value_float")) {
+    t.dtype = kFloat;
+    t.reals = {a->f()};
+  } else if (const onnx::AttributeProto *a = ctx.attr("value_floats")) {
+    t.dtype = kFloat;
+    t.shape = {a->floats_size()};
+    t.reals.assign(a->floats().begin(), a->floats().end());
+  } else if (const onnx::AttributeProto *a = ctx.attr("value_int")) {
+    t = intVector({a->i()});
+    t.shape.clear();
+  } else if (const onnx::AttributeProto *a = ctx.attr("value_ints")) {
+    t = intVector(std::vector<int64_t>(a->ints().begin(), a->ints().end()));
+  } else {
+    return ctx.fail("needs a value, value_float(s) or value_int(s) attribute "
+                    "(sparse and string constants are not supported)");
+  }
+  return ctx.setHostOutput(0, std::move(t));
+}
+
+/// Dimension sizes of input `index` as symbolic integers.
+SmallVector<SymInt> symbolicShape(OpContext &ctx, int index) {
+  SmallVector<SymInt> dims;
+  if (const HostTensor *host = ctx.host(index)) {
+    for (int64_t d : host->shape)
+      dims.push_back(SymInt::of(d));
+    return dims;
+  }
+  Value value = ctx.value(index);
+  for (int64_t d = 0; d < ctx.type(index).getRank(); ++d)
+    dims.push_back(ctx.importer.dimOf(value, d, ctx.loc()));
+  return dims;
+}
+
+/// Reshapes input 0 to `sizes`, folding when its contents are known.
+LogicalResult reshapeOutput(OpContext &ctx, llvm::ArrayRef<SymInt> sizes) {
+  if (const HostTensor *host = ctx.host(0)) {
+    bool static_ = llvm::all_of(sizes, [](const SymInt &s) { return s.isConstant(); });
+    if (static_) {
+      HostTensor result = *host;
+      result.shape.clear();
+      for (const SymInt &s : sizes)
+        result.shape.push_back(s.constant);
+      return ctx.setHostOutput(0, std::move(result));
+    }
+  }
+  FailureOr<Value> result = reshapeTensor(ctx, ctx.value(0), sizes);
+  if (failed(result))
+    return failure();
+  return ctx.setOutput(0, *result, ctx.dtype(0));
+}
+
+SymInt product(OpContext &ctx, llvm::ArrayRef<SymInt> dims) {
+  SymInt result = SymInt::of(1);
+  for (const SymInt &d : dims)
+    result = symArith(ctx, SymOp::Mul, result, d);
+  return result;
+}
+
+LogicalResult importReshape(OpContext &ctx) {
+  if (failed(ctx.expectInputs(2, 2)))
+    return failure();
+  const HostTensor *shape = ctx.host(1);
+  if (!shape || shape->isFloat())
+    return ctx.fail("the target shape must be known at import (a constant or folded shape "
+                    "arithmetic); Kiln does not reshape to run-time shapes");
+  bool allowZero = ctx.version() >= 14 && ctx.attrInt("allowzero", 0) != 0;
+  SmallVector<SymInt> input = symbolicShape(ctx, 0);
+  SmallVector<SymInt> sizes;
+  int inferred = -1;
+  for (size_t i = 0; i < shape->ints.size(); ++i) {
+    SymInt s = shape->ints[i];
+    if (s.isConstant() && s.constant == 0 && !allowZero) {
+      if (i >= input.size())
+        return ctx.fail("shape entry " + llvm::Twine(i) + " is 0 (copy) but the input has rank " +
+                        llvm::Twine(input.size()));
+      s = input[i];
+    } else if (s.isConstant() && s.constant == -1) {
+      if (inferred >= 0)
+        return ctx.fail("the shape has more than one -1");
+      inferred = int(i);
+    } else if (s.isConstant() && s.constant < -1) {
+      return ctx.fail("the shape has a negative dimension " + llvm::Twine(s.constant));
+    }
+    sizes.push_back(s);
+  }
+  if (inferred >= 0) {
+    SmallVector<SymInt> known;
+    for (size_t i = 0; i < sizes.size(); ++i)
+      if (int(i) != inferred)
+        known.push_back(sizes[i]);
+    SymInt total = product(ctx, input), rest = product(ctx, known);
+    if (total.isConstant() && rest.isConstant() &&
+        (rest.constant == 0 || total.constant % rest.constant != 0))
+      return ctx.fail("inconsistent shapes: cannot infer -1 when reshaping " +
+                      llvm::Twine(total.constant) + " elements by " + llvm::Twine(rest.constant));
+    sizes[inferred] = symArith(ctx, SymOp::Div, total, rest);
+  }
+  return reshapeOutput(ctx, sizes);
+}
+
+LogicalResult importFlatten(OpContext &ctx) {
+  SmallVector<SymInt> input = symbolicShape(ctx, 0);
+  int64_t rank = input.size();
+  int64_t axis = ctx.attrInt("axis", 1);
+  if (axis < -rank || axis > rank)
+    return ctx.fail("axis " + llvm::Twine(axis) + " is out of range for rank " + llvm::Twine(rank));
+  if (axis < 0)
+    axis += rank;
+  SymInt outer = product(ctx, llvm::ArrayRef(input).take_front(axis));
+  SymInt inner = product(ctx, llvm::ArrayRef(input).drop_front(axis));
+  return reshapeOutput(ctx, {outer, inner});
+}
+
+LogicalResult importShape(OpContext &ctx) {
+  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  int64_t rank = dims.size();
+  int64_t start = ctx.version() >= 15 ? ctx.attrInt("start", 0) : 0;
+  int64_t end = ctx.version() >= 15 ? ctx.attrInt("end", rank) : rank;
+  auto clampIndex = [&](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + rank : i, 0, rank); };
+  start = clampIndex(start);
+  end = clampIndex(end);
+  HostTensor result;
+  result.dtype = kInt64;
+  for (int64_t i = start; i < end; ++i)
+    result.ints.push_back(dims[i]);
+  result.shape = {int64_t(result.ints.size())};
+  return ctx.setHostOutput(0, std::move(result));
+}
+
+LogicalResult importSize(OpContext &ctx) {
+  HostTensor result;
+  result.dtype = kInt64;
+  result.ints = {product(ctx, symbolicShape(ctx, 0))};
+  return ctx.setHostOutput(0, std::move(result));
+}
+
+/// Axes of Squeeze/Unsqueeze: an attribute before opset 13, an input after.
+FailureOr<std::vector<int64_t>> squeezeAxes(OpContext &ctx, bool &given) {
+  given = true;
+  if (ctx.version() < 13) {
+    given = ctx.hasAttr("axes");
+    return ctx.attrInts("axes");
+  }
+  if (!ctx.hasInput(1)) {
+    given = false;
+    return std::vector<int64_t>();
+  }
+  return ctx.constantInts(1, "axes");
+}
+
+LogicalResult importSqueeze(OpContext &ctx) {
+  bool given;
+  FailureOr<std::vector<int64_t>> axes = squeezeAxes(ctx, given);
+  if (failed(axes))
+    return failure();
+  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  int64_t rank = dims.size();
+  llvm::SmallDenseSet<int64_t> drop;
+  if (!given) {
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!dims[d].isConstant())
+        return ctx.fail("Squeeze without axes needs static dimensions (dimension " +
+                        llvm::Twine(d) + " is dynamic)");
+      if (dims[d].constant == 1)
+        drop.insert(d);
+    }
+  }
+  for (int64_t axis : *axes) {
+    FailureOr<int64_t> a = ctx.normalizeAxis(axis, rank);
+    if (failed(a))
+      return failure();
+    if (dims[*a].isConstant() && dims[*a].constant != 1)
+      return ctx.fail("cannot squeeze dimension " + llvm::Twine(*a) + " of size " +
+                      llvm::Twine(dims[*a].constant));
+    drop.insert(*a);
+  }
+  SmallVector<SymInt> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!drop.contains(d))
+      sizes.push_back(dims[d]);
+  return reshapeOutput(ctx, sizes);
+}
+
+LogicalResult importUnsqueeze(OpContext &ctx) {
+  bool given;
+  FailureOr<std::vector<int64_t>> axes = squeezeAxes(ctx, given);
+  if (failed(axes))
+    return failure();
+  if (!given || axes->empty())
+    return ctx.fail("Unsqueeze needs axes");
+  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  int64_t rank = dims.size() + axes->size();
+  llvm::SmallDenseSet<int64_t> inserted;
+  for (int64_t axis : *axes) {
+    FailureOr<int64_t> a = ctx.normalizeAxis(axis, rank);
+    if (failed(a))
+      return failure();
+    if (!inserted.insert(*a).second)
+      return ctx.fail("axis " + llvm::Twine(axis) + " is repeated");
+  }
+  SmallVector<SymInt> sizes;
+  size_t next = 0;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(inserted.contains(d) ? SymInt::of(1) : dims[next++]);
+  return reshapeOutput(ctx, sizes);
+}
+
+LogicalResult importIdentity(OpContext &ctx) { return ctx.forward(0, 0); }
+
+LogicalResult importDropout(OpContext &ctx) {
+  // Inference: the identity, and an all-true mask if asked for.
+  if (failed(ctx.forward(0, 0)))
+    return failure();
+  if (!ctx.hasOutput(1))
+    return success();
+  Value one = scalarConstant(ctx.builder(), ctx.loc(), ctx.builder().getI1Type(), 1);
+  return ctx.setOutput(1, filledTensor(ctx, tensorSizes(ctx, ctx.value(0)), one), kBool);
+}
+
+} // namespace
+
+void registerShapeOps(OpRegistry &r) {
+  addOnnxOp(r, "Constant", 9, importConstant);
+  addOnnxOp(r, "Identity", 1, importIdentity);
+  addOnnxOp(r, "Dropout", 12, importDropout);
+  addOnnxOp(r, "Reshape", 5, importReshape);
+  addOnnxOp(r, "Flatten", 1, importFlatten);
+  addOnnxOp(r, "Shape", 1, importShape);
+  addOnnxOp(r, "Size", 1, importSize);
+  addOnnxOp(r, "Squeeze", 1, importSqueeze);
+  addOnnxOp(r, "Unsqueeze", 1, importUnsqueeze);
+}
+
+} // namespace kiln::onnx_import

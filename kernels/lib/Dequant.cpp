@@ -1,0 +1,126 @@
+//===- Dequant.cpp - in-register dequantization of 16-byte weight chunks --===//
+#include "Dequant.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+namespace {
+
+class ChunkDequantizer {
+public:
+  ChunkDequantizer(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  Value splatI32(uint32_t value) {
+    auto type = VectorType::get({4}, b.getI32Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(value)));
+  }
+  Value splatF16(double value) {
+    auto type = VectorType::get({8}, b.getF16Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getF16FloatAttr(value)));
+  }
+  Value shiftRight(Value v, int64_t bits) {
+    return bits == 0 ? v : arith::ShRUIOp::create(b, loc, v, splatI32(bits));
+  }
+  Value bitAnd(Value v, uint32_t mask) {
+    return arith::AndIOp::create(b, loc, v, splatI32(mask));
+  }
+  /// f16 bit pattern 0x6400 | u is exactly 1024 + u for u < 1024: OR-ing a
+  /// biased code into the mantissa converts it without a conversion
+  /// instruction; subtracting (1024 + bias) leaves the signed code.
+  Value toSigned(Value biasedCodes, double bias) {
+    Value words = arith::OrIOp::create(b, loc, biasedCodes, splatI32(0x64006400u));
+    Value halves =
+        vector::BitCastOp::create(b, loc, VectorType::get({8}, b.getF16Type()), words);
+    return arith::SubFOp::create(b, loc, halves, splatF16(1024.0 + bias));
+  }
+
+  DequantizedChunk int4(Value chunk) {
+    // Word j holds codes 8j..8j+7, nibble i = code 8j+i. Masking nibbles
+    // i and i+4 of every word gives an f16 pair (code 8j+i, code 8j+i+4).
+    DequantizedChunk out;
+    Value biased = arith::XOrIOp::create(b, loc, chunk, splatI32(0x88888888u));
+    for (int64_t i = 0; i < 4; ++i) {
+      out.weights.push_back(toSigned(bitAnd(shiftRight(biased, 4 * i), 0x000F000Fu), 8));
+      SmallVector<int64_t, 8> pos;
+      for (int64_t word = 0; word < 4; ++word) {
+        pos.push_back(8 * word + i);
+        pos.push_back(8 * word + i + 4);
+      }
+      out.positions.push_back(pos);
+    }
+    return out;
+  }
+
+  DequantizedChunk int8(Value chunk) {
+    // Word j holds codes 4j..4j+3, byte i = code 4j+i. Bytes (0, 1) and
+    // (2, 3) of every word become f16 pairs.
+    DequantizedChunk out;
+    Value biased = arith::XOrIOp::create(b, loc, chunk, splatI32(0x80808080u));
+    Value shl8 = arith::ShLIOp::create(b, loc, biased, splatI32(8));
+    Value low = arith::OrIOp::create(b, loc, bitAnd(biased, 0xFFu), bitAnd(shl8, 0x00FF0000u));
+    Value high = arith::OrIOp::create(b, loc, bitAnd(shiftRight(biased, 16), 0xFFu),
+                                      bitAnd(shiftRight(biased, 8), 0x00FF0000u));
+    for (auto [codes, first] : {std::pair{low, 0}, std::pair{high, 2}}) {
+      out.weights.push_back(toSigned(codes, 128));
+      SmallVector<int64_t, 8> pos;
+      for (int64_t word = 0; word < 4; ++word) {
+        pos.push_back(4 * word + first);
+        pos.push_back(4 * word + first + 1);
+      }
+      out.positions.push_back(pos);
+    }
+    return out;
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+} // namespace
+
+DequantizedChunk dequantizeChunk(OpBuilder &b, Location loc, WeightFormat format,
+                                 Value chunk) {
+  ChunkDequantizer dq(b, loc);
+  switch (format) {
+  case WeightFormat::F16:
+    return {{chunk}, {{0, 1, 2, 3, 4, 5, 6, 7}}};
+  case WeightFormat::Int8:
+    return dq.int8(chunk);
+  case WeightFormat::Int4:
+    return dq.int4(chunk);
+  }
+  llvm_unreachable("unknown weight format");
+}
+
+Value gatherActivations(OpBuilder &b, Location loc, ArrayRef<Value> vectors,
+                        ArrayRef<int64_t> positions) {
+  // Every position list holds 8 positions; the first four fall into one
+  // aligned 16-element window and the last four into another (or the same),
+  // so two 2-source shuffles and one concatenation cover every format.
+  if (vectors.size() == 1)
+    return vectors.front();
+  auto window = [&](ArrayRef<int64_t> part) {
+    int64_t base = (part.front() / 16) * 16;
+    SmallVector<int64_t> mask;
+    for (int64_t p : part) {
+      assert(p / 16 == base / 16 && "positions straddle a 16-element window");
+      mask.push_back(p - base);
+    }
+    Value first = vectors[base / 8], second = vectors[base / 8 + 1];
+    return vector::ShuffleOp::create(b, loc, first, second, mask).getResult();
+  };
+  if (positions.front() / 16 == positions.back() / 16)
+    return window(positions);
+  Value low = window(positions.take_front(4));
+  Value high = window(positions.drop_front(4));
+  return vector::ShuffleOp::create(b, loc, low, high,
+                                   ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+}
+
+} // namespace kiln::kernels

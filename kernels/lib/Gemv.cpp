@@ -1,0 +1,388 @@
+//===- Gemv.cpp - weight-only quantized GEMV kernel generator -------------===//
+#include "kiln/Kernels/Gemv.h"
+#include "Dequant.h"
+#include "MmaGemv.h"
+
+#include "kiln/Dialect/Codec.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kChunkBytes = 16;
+constexpr int64_t kMaxM = 16;
+
+llvm::Error specError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 "gemv spec: " + message);
+}
+
+bool isQuantized(WeightFormat format) { return format != WeightFormat::F16; }
+
+} // namespace
+
+std::optional<WeightFormat> parseWeightFormat(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<WeightFormat>>(name)
+      .Case("f16", WeightFormat::F16)
+      .Case("int8", WeightFormat::Int8)
+      .Case("int4", WeightFormat::Int4)
+      .Default(std::nullopt);
+}
+
+llvm::StringRef weightFormatName(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::F16:
+    return "f16";
+  case WeightFormat::Int8:
+    return "int8";
+  case WeightFormat::Int4:
+    return "int4";
+  }
+  llvm_unreachable("unknown weight format");
+}
+
+unsigned weightBits(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::F16:
+    return 16;
+  case WeightFormat::Int8:
+    return 8;
+  case WeightFormat::Int4:
+    return 4;
+  }
+  llvm_unreachable("unknown weight format");
+}
+
+int64_t elementsPerChunk(WeightFormat format) {
+  return kChunkBytes * 8 / weightBits(format);
+}
+
+llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
+  if (spec.m < 1 || spec.m > kMaxM)
+    return specError("M = " + llvm::Twine(spec.m) + " is outside 1.." +
+                     llvm::Twine(kMaxM) + " (use a GEMM for larger batches)");
+  if (spec.n < 1 || spec.k < 1)
+    return specError("N and K must be positive, got N = " + llvm::Twine(spec.n) +
+                     ", K = " + llvm::Twine(spec.k));
+  int64_t chunkElems = elementsPerChunk(spec.format);
+  if (spec.k % chunkElems != 0)
+    return specError("K = " + llvm::Twine(spec.k) + " must be a multiple of " +
+                     llvm::Twine(chunkElems) + " for " +
+                     weightFormatName(spec.format) + " 16-byte weight loads");
+  if (isQuantized(spec.format)) {
+    if (spec.groupSize == 0)
+      spec.groupSize = spec.k;
+    if (spec.groupSize < 0 || spec.groupSize % chunkElems != 0 ||
+        spec.k % spec.groupSize != 0)
+      return specError("group size " + llvm::Twine(spec.groupSize) +
+                       " must divide K = " + llvm::Twine(spec.k) +
+                       " and be a multiple of " + llvm::Twine(chunkElems));
+  } else {
+    spec.groupSize = 0;
+  }
+  // Element counts of every buffer must fit the 32-bit offsets CUDA kernels
+  // are commonly launched with, and never overflow int64.
+  for (auto [rows, cols] : {std::pair{spec.n, spec.k}, std::pair{spec.m, spec.k},
+                            std::pair{spec.m, spec.n}}) {
+    std::optional<int64_t> count = codec::checkedMul(rows, cols);
+    if (!count || *count > (int64_t{1} << 31))
+      return specError("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
+                       " operand has more than 2^31 elements");
+  }
+  if (spec.warpsPerBlock < 1 || spec.warpsPerBlock > 32)
+    return specError("warps per block must be in 1..32");
+  if (spec.method == GemvMethod::MmaSync)
+    return resolveMmaGemvSpec(spec);
+  if (spec.rowsPerWarp == 0) {
+    // More rows per warp reuse each activation load; larger batches need
+    // that reuse most. The choice must divide N.
+    int64_t preferred = spec.m >= 8 ? 2 : 4;
+    spec.rowsPerWarp = 1;
+    for (int64_t rows = preferred; rows > 1; rows /= 2)
+      if (spec.n % rows == 0) {
+        spec.rowsPerWarp = rows;
+        break;
+      }
+  }
+  if (spec.rowsPerWarp < 1 || spec.n % spec.rowsPerWarp != 0)
+    return specError("rows per warp " + llvm::Twine(spec.rowsPerWarp) +
+                     " must divide N = " + llvm::Twine(spec.n));
+  if (spec.chunksInFlight == 0) {
+    // 16 loads in flight per lane for M <= 2; fewer for larger batches,
+    // whose per-row accumulators already crowd the register file.
+    int64_t loads = spec.m <= 2 ? 16 : 8;
+    if (spec.m >= 8)
+      loads = 4;
+    spec.chunksInFlight = std::max<int64_t>(1, loads / spec.rowsPerWarp);
+  }
+  if (spec.chunksInFlight < 1 || spec.chunksInFlight * spec.rowsPerWarp > 64)
+    return specError("chunks in flight x rows per warp must be in 1..64");
+  return spec;
+}
+
+std::string gemvKernelName(const GemvSpec &spec) {
+  std::string name = (spec.method == GemvMethod::MmaSync ? "gemv_tc_" : "gemv_") +
+                     weightFormatName(spec.format).str();
+  if (isQuantized(spec.format))
+    name += "_g" + std::to_string(spec.groupSize);
+  return name + "_m" + std::to_string(spec.m) + "_n" + std::to_string(spec.n) +
+         "_k" + std::to_string(spec.k) + "_r" + std::to_string(spec.rowsPerWarp) +
+         "u" + std::to_string(spec.chunksInFlight) + "w" +
+         std::to_string(spec.warpsPerBlock);
+}
+
+LaunchShape gemvLaunchShape(const GemvSpec &spec) {
+  int64_t rowsPerBlock = spec.rowsPerWarp * spec.warpsPerBlock;
+  return {(spec.n + rowsPerBlock - 1) / rowsPerBlock,
+          spec.warpsPerBlock * kWarpSize};
+}
+
+namespace {
+
+/// Emits the body of one GEMV kernel. Each lane walks the chunks
+/// lane, lane + 32, ... of its warp's rows and keeps an f32 partial sum per
+/// (batch row, output row); products of one chunk are summed in f16x2 first
+/// (exact dequantized integers times activations, a few terms per lane), then
+/// widened, scaled and accumulated in f32.
+class GemvEmitter {
+public:
+  GemvEmitter(OpBuilder &builder, Location loc, const GemvSpec &spec)
+      : b(builder), loc(loc), spec(spec),
+        chunkElems(elementsPerChunk(spec.format)),
+        chunksPerRow(spec.k / chunkElems) {}
+
+  void emit(gpu::GPUFuncOp func);
+
+private:
+  Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
+
+  /// Adds the contribution of the given per-lane chunk indices to `accs`.
+  SmallVector<Value> accumulate(ArrayRef<Value> chunkIndices, ValueRange accs);
+  Value warpSum(Value value);
+
+  OpBuilder &b;
+  Location loc;
+  const GemvSpec &spec;
+  int64_t chunkElems;
+  int64_t chunksPerRow;
+  Value x, w, scales, y, lane, rowBase;
+};
+
+SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
+                                           ValueRange accs) {
+  int64_t rows = spec.rowsPerWarp;
+  bool quantized = isQuantized(spec.format);
+  // All weight (and scale) loads first: rows x chunks 16-byte loads in flight
+  // before the first one is used.
+  SmallVector<Value> weightChunks, chunkScales;
+  SmallVector<Value> rowIndex;
+  for (int64_t r = 0; r < rows; ++r)
+    rowIndex.push_back(arith::AddIOp::create(b, loc, rowBase, index(r)));
+  for (Value chunk : chunkIndices)
+    for (int64_t r = 0; r < rows; ++r)
+      weightChunks.push_back(
+          memref::LoadOp::create(b, loc, w, ValueRange{rowIndex[r], chunk}));
+  if (quantized) {
+    for (Value chunk : chunkIndices) {
+      Value group = arith::DivUIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, chunk, index(chunkElems)),
+          index(spec.groupSize));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value s = memref::LoadOp::create(b, loc, scales, ValueRange{rowIndex[r], group});
+        chunkScales.push_back(arith::ExtFOp::create(b, loc, b.getF32Type(), s));
+      }
+    }
+  }
+
+  SmallVector<Value> result(accs.begin(), accs.end());
+  auto f32Vec = VectorType::get({8}, b.getF32Type());
+  int64_t vectorsPerChunk = chunkElems / 8;
+  for (auto [c, chunk] : llvm::enumerate(chunkIndices)) {
+    SmallVector<DequantizedChunk> dequantized;
+    for (int64_t r = 0; r < rows; ++r)
+      dequantized.push_back(
+          dequantizeChunk(b, loc, spec.format, weightChunks[c * rows + r]));
+    Value firstVector = arith::MulIOp::create(b, loc, chunk, index(vectorsPerChunk));
+    for (int64_t m = 0; m < spec.m; ++m) {
+      SmallVector<Value> activations;
+      for (int64_t v = 0; v < vectorsPerChunk; ++v) {
+        Value col = arith::AddIOp::create(b, loc, firstVector, index(v));
+        activations.push_back(
+            memref::LoadOp::create(b, loc, x, ValueRange{index(m), col}));
+      }
+      const DequantizedChunk &layout = dequantized.front();
+      SmallVector<Value> gathered;
+      for (const auto &positions : layout.positions)
+        gathered.push_back(gatherActivations(b, loc, activations, positions));
+      for (int64_t r = 0; r < rows; ++r) {
+        Value &acc = result[m * rows + r];
+        const DequantizedChunk &dq = dequantized[r];
+        Value chunkSum;
+        if (!quantized) {
+          // f16 weights: widen both sides and multiply in f32.
+          Value wf = arith::ExtFOp::create(b, loc, f32Vec, dq.weights[0]);
+          Value xf = arith::ExtFOp::create(b, loc, f32Vec, gathered[0]);
+          Value prod = arith::MulFOp::create(b, loc, wf, xf);
+          chunkSum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, prod);
+          acc = arith::AddFOp::create(b, loc, acc, chunkSum);
+          continue;
+        }
+        Value partial = arith::MulFOp::create(b, loc, dq.weights[0], gathered[0]);
+        for (size_t i = 1; i < dq.weights.size(); ++i)
+          partial = vector::FMAOp::create(b, loc, dq.weights[i], gathered[i], partial);
+        Value wide = arith::ExtFOp::create(b, loc, f32Vec, partial);
+        chunkSum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, wide);
+        // mul + add: NVPTX contracts it into one fma.rn.f32 (math.fma would
+        // become a libdevice call).
+        auto contract = arith::FastMathFlags::contract;
+        Value scaled = arith::MulFOp::create(b, loc, chunkSum,
+                                             chunkScales[c * rows + r], contract);
+        acc = arith::AddFOp::create(b, loc, acc, scaled, contract);
+      }
+    }
+  }
+  return result;
+}
+
+Value GemvEmitter::warpSum(Value value) {
+  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
+  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
+    Value off = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    Value other = gpu::ShuffleOp::create(b, loc, value, off, width,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    value = arith::AddFOp::create(b, loc, value, other);
+  }
+  return value;
+}
+
+void GemvEmitter::emit(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  x = entry.getArgument(0);
+  w = entry.getArgument(1);
+  bool quantized = isQuantized(spec.format);
+  scales = quantized ? entry.getArgument(2) : Value();
+  y = entry.getArgument(quantized ? 3 : 2);
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  lane = arith::RemUIOp::create(b, loc, tid, index(kWarpSize));
+  Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
+  Value globalWarp = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock)), warp);
+  rowBase = arith::MulIOp::create(b, loc, globalWarp, index(spec.rowsPerWarp));
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowBase,
+                                        index(spec.n));
+  auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+
+  int64_t accCount = spec.m * spec.rowsPerWarp;
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  SmallVector<Value> accs(accCount, zero);
+
+  int64_t inFlight = spec.chunksInFlight;
+  int64_t fullRounds = chunksPerRow / kWarpSize; // rounds where every lane works
+  int64_t tailLanes = chunksPerRow % kWarpSize;
+  int64_t loopTrips = fullRounds / inFlight;
+  auto laneChunks = [&](Value roundBase, int64_t count) {
+    SmallVector<Value> chunks;
+    for (int64_t u = 0; u < count; ++u)
+      chunks.push_back(arith::AddIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, roundBase, index(u * kWarpSize)),
+          lane));
+    return chunks;
+  };
+  if (loopTrips > 0) {
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(loopTrips * inFlight * kWarpSize),
+        index(inFlight * kWarpSize), accs,
+        [&](OpBuilder &, Location, Value base, ValueRange iterAccs) {
+          SmallVector<Value> next = accumulate(laneChunks(base, inFlight), iterAccs);
+          scf::YieldOp::create(b, loc, next);
+        });
+    accs.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  int64_t leftoverRounds = fullRounds - loopTrips * inFlight;
+  if (leftoverRounds > 0)
+    accs = accumulate(
+        laneChunks(index(loopTrips * inFlight * kWarpSize), leftoverRounds), accs);
+  if (tailLanes > 0) {
+    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lane,
+                                         index(tailLanes));
+    SmallVector<Type> accTypes(accCount, b.getF32Type());
+    auto tail = scf::IfOp::create(b, loc, accTypes, active, /*withElse=*/true);
+    OpBuilder::InsertionGuard ig(b);
+    b.setInsertionPointToStart(&tail.getThenRegion().front());
+    scf::YieldOp::create(
+        b, loc, accumulate(laneChunks(index(fullRounds * kWarpSize), 1), accs));
+    b.setInsertionPointToStart(&tail.getElseRegion().front());
+    scf::YieldOp::create(b, loc, accs);
+    b.setInsertionPointAfter(tail);
+    accs.assign(tail.getResults().begin(), tail.getResults().end());
+  }
+
+  SmallVector<Value> sums;
+  for (Value acc : accs)
+    sums.push_back(warpSum(acc));
+  Value isFirstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto store = scf::IfOp::create(b, loc, TypeRange{}, isFirstLane, false);
+  b.setInsertionPointToStart(&store.getThenRegion().front());
+  for (int64_t m = 0; m < spec.m; ++m)
+    for (int64_t r = 0; r < spec.rowsPerWarp; ++r) {
+      Value out = arith::TruncFOp::create(b, loc, b.getF16Type(),
+                                          sums[m * spec.rowsPerWarp + r]);
+      Value row = arith::AddIOp::create(b, loc, rowBase, index(r));
+      memref::StoreOp::create(b, loc, out, y, ValueRange{index(m), row});
+    }
+  b.setInsertionPointToEnd(&entry);
+  gpu::ReturnOp::create(b, loc);
+}
+
+} // namespace
+
+gpu::GPUFuncOp buildGemvKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                               const GemvSpec &spec) {
+  MLIRContext *ctx = builder.getContext();
+  Location loc = module.getLoc();
+  Type f16 = builder.getF16Type();
+  auto chunkType = spec.format == WeightFormat::F16
+                       ? VectorType::get({8}, f16)
+                       : VectorType::get({4}, builder.getI32Type());
+  int64_t chunks = spec.k / elementsPerChunk(spec.format);
+  SmallVector<Type> args = {
+      MemRefType::get({spec.m, spec.k / 8}, VectorType::get({8}, f16)),
+      MemRefType::get({spec.n, chunks}, chunkType)};
+  if (isQuantized(spec.format))
+    args.push_back(MemRefType::get({spec.n, spec.k / spec.groupSize}, f16));
+  args.push_back(MemRefType::get({spec.m, spec.n}, f16));
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, loc, gemvKernelName(spec),
+                                     FunctionType::get(ctx, args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  LaunchShape launch = gemvLaunchShape(spec);
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.blockX), 1, 1}));
+  // Every buffer is distinct and the inputs are read-only: lets the backend
+  // use the non-coherent (read-only) load path.
+  for (unsigned i = 0; i < args.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  if (spec.method == GemvMethod::MmaSync)
+    emitMmaGemvBody(builder, loc, spec, func);
+  else
+    GemvEmitter(builder, loc, spec).emit(func);
+  return func;
+}
+
+} // namespace kiln::kernels

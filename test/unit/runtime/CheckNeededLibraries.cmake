@@ -1,0 +1,16 @@
+cmake_policy(SET CMP0057 NEW)
+# A GPU model .so may need only libc, libm, libdl and libpthread: never the
+# C++ library, libgcc_s or libcuda (which is opened with dlopen).
+execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dynamic RESULT_VARIABLE failed)
+if(failed)
+  message(FATAL_ERROR "${READELF} -d ${LIBRARY} failed")
+endif()
+string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*" entries "${dynamic}")
+set(allowed libc.so.6 libm.so.6 libdl.so.2 libpthread.so.0 ld-linux-x86-64.so.2)
+foreach(entry ${entries})
+  string(REGEX REPLACE ".*\\[(.*)\\].*" "\\1" library "${entry}")
+  if(NOT library IN_LIST allowed)
+    message(FATAL_ERROR "${LIBRARY} needs ${library}; a model may need only: ${allowed}")
+  endif()
+  message(STATUS "needs ${library}")
+endforeach()
