@@ -9,6 +9,8 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include "llvm/Support/Format.h"
+
 #include <chrono>
 #include <memory>
 
@@ -22,7 +24,8 @@ public:
     auto now = Clock::now();
     if (enabled)
       llvm::errs() << "kilnc: " << stage << ": "
-                   << std::chrono::duration<double>(now - last).count() << " s\n";
+                   << llvm::format("%.3f", std::chrono::duration<double>(now - last).count())
+                   << " s\n";
     last = now;
   }
 
