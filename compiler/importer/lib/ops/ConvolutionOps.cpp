@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 
@@ -370,11 +371,13 @@ LogicalResult importConvTranspose(OpContext &ctx) {
     int64_t full = strides[i] * (in - 1) + outputPadding[i] + extent;
     if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       int64_t target = !outputShape.empty() ? outputShape[outputShape.size() - spatial + i] : in * strides[i];
+      // ONNX: SAME_UPPER puts the smaller half first, everything else the
+      // larger; a negative total pads the output with zeros.
       int64_t total = full - target;
-      if (total < 0)
-        return ctx.fail("output_shape is larger than ConvTranspose can produce");
-      bool upper = autoPad != "SAME_LOWER";
-      pads[i] = upper ? total / 2 : total - total / 2;
+      // (Floor division, as ONNX's reference computes it.)
+      bool upper = autoPad == "SAME_UPPER";
+      int64_t half = llvm::divideFloorSigned(total, 2);
+      pads[i] = upper ? half : total - half;
       pads[i + spatial] = total - pads[i];
     } else if (autoPad == "VALID") {
       pads[i] = pads[i + spatial] = 0;

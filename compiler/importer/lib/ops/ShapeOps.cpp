@@ -239,7 +239,14 @@ LogicalResult importUnsqueeze(OpContext &ctx) {
 LogicalResult importIdentity(OpContext &ctx) { return ctx.forward(0, 0); }
 
 LogicalResult importDropout(OpContext &ctx) {
-  // Inference: the identity, and an all-true mask if asked for.
+  // Inference: the identity, and an all-true mask if asked for. Training
+  // mode (input 2) drops at random, which a compiled model must not do.
+  if (ctx.hasInput(2)) {
+    const HostTensor *training = ctx.host(2);
+    std::optional<std::vector<int64_t>> flag = training ? training->constantInts() : std::nullopt;
+    if (!flag || flag->size() != 1 || (*flag)[0] != 0)
+      return ctx.fail("training mode is not supported (Kiln compiles inference)");
+  }
   if (failed(ctx.forward(0, 0)))
     return failure();
   if (!ctx.hasOutput(1))
@@ -427,7 +434,7 @@ void registerShapeOps(OpRegistry &r) {
   addOnnxOp(r, "Range", 11, importRange);
   addOnnxOp(r, "Constant", 9, importConstant);
   addOnnxOp(r, "Identity", 1, importIdentity);
-  addOnnxOp(r, "Dropout", 12, importDropout);
+  addOnnxOp(r, "Dropout", 7, importDropout);
   addOnnxOp(r, "Reshape", 5, importReshape);
   addOnnxOp(r, "Flatten", 1, importFlatten);
   addOnnxOp(r, "Shape", 1, importShape);
