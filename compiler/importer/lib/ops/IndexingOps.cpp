@@ -679,9 +679,6 @@ LogicalResult importScatterND(OpContext &ctx) {
           updateSizes.push_back(sizes[d]);
           updateStrides.push_back(lb.getIndexAttr(1));
         }
-        auto sliceType = RankedTensorType::get(
-            SmallVector<int64_t>(rank, 1), element); // placeholder, replaced below
-        (void)sliceType;
         Value update = tensor::ExtractSliceOp::create(lb, l, *updates, updateOffsets, updateSizes,
                                                       updateStrides);
         // Bring the update to the data slice's rank (leading 1s for indexed dims).
