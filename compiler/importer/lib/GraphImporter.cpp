@@ -256,7 +256,6 @@ llvm::Error GraphImporter::createFunction(const onnx::GraphProto &graph) {
   opBuilder.setInsertionPointToEnd(cast<ModuleOp>(function->getParentOp()).getBody());
   function.setType(FunctionType::get(&mlirContext, argumentTypes, {}));
   Block *entry = function.addEntryBlock();
-  (void)fileLoc;
   for (size_t i = 0; i < arguments.size(); ++i) {
     const onnx::ValueInfoProto &input = *arguments[i];
     function.setArgAttr(i, "kiln.name", opBuilder.getStringAttr(input.name()));
