@@ -7,7 +7,8 @@ RMSNorm, Slice/Neg/Concat rotary embeddings, Expand-based GQA).
 
     python3 build_onnx_models.py OUTDIR
 
-They stand in for export_torch.py's output where torch is not installed.
+They stand in for test/models/export_torch_models.py's output (the real
+exported models are in test/models/real/).
 """
 import os
 import sys
