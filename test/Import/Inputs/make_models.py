@@ -155,6 +155,10 @@ MODELS = {
                     [vi("y", ["batch", "seq", 4])], [const("table", weights(10, 4))]),
     "gather_elements": model([node("GatherElements", ["x", "i"], ["y"], axis=1)],
                              [vi("x", [3, 4]), vi("i", [3, 2], T.INT64)], [vi("y", [3, 2])]),
+    # data [2, 3, 4], indices [2, 5, 1] with one batch dimension -> [2, 5, 4]
+    "gather_nd": model([node("GatherND", ["x", "i"], ["y"], batch_dims=1)],
+                       [vi("x", [2, 3, 4]), vi("i", [2, 5, 1], T.INT64)], [vi("y", [2, 5, 4])],
+                       opset=13),
     "scatter_nd": model([node("ScatterND", ["x", "i", "u"], ["y"])],
                         [vi("x", [4, 3]), vi("i", [2, 1], T.INT64), vi("u", [2, 3])], [vi("y", [4, 3])]),
     "tile": model([node("Tile", ["x", "r"], ["y"])], [vi("x", [2, 3])], [vi("y", [4, 3])],

@@ -208,6 +208,49 @@ LogicalResult importGatherElements(OpContext &ctx) {
   return ctx.setOutput(0, result, ctx.dtype(0));
 }
 
+/// GatherND: the last dimension of `indices` holds k coordinates into
+/// `data` after `batch_dims` shared leading dimensions; the output is
+/// indices.shape[:-1] + data.shape[batch_dims + k:].
+LogicalResult importGatherND(OpContext &ctx) {
+  if (failed(ctx.expectInputs(2, 2)))
+    return failure();
+  int64_t rank = ctx.type(0).getRank(), q = ctx.type(1).getRank();
+  int64_t batchDims = ctx.attrInt("batch_dims", 0);
+  if (q < 1)
+    return ctx.fail("indices must have rank >= 1");
+  int64_t k = ctx.type(1).getDimSize(q - 1);
+  if (ShapedType::isDynamic(k))
+    return ctx.fail("the last dimension of indices must be known at import");
+  if (batchDims < 0 || batchDims >= std::min(rank, q))
+    return ctx.fail("batch_dims " + llvm::Twine(batchDims) + " must be below both ranks");
+  if (k < 1 || batchDims + k > rank)
+    return ctx.fail("indices address " + llvm::Twine(k) + " dimensions after " +
+                    llvm::Twine(batchDims) + " batch dimensions of a rank-" +
+                    llvm::Twine(rank) + " tensor");
+  SmallVector<SymInt> dataDims = inputDims(ctx, 0), indexDims = inputDims(ctx, 1);
+  SmallVector<SymInt> outDims(indexDims.begin(), indexDims.end() - 1);
+  outDims.append(dataDims.begin() + batchDims + k, dataDims.end());
+  SmallVector<Value> addressedSizes;
+  for (int64_t j = 0; j < k; ++j)
+    addressedSizes.push_back(indexValue(ctx.builder(), ctx.loc(), dataDims[batchDims + j]));
+  Value data = ctx.value(0), indices = ctx.value(1);
+  Value result = generate(
+      ctx, outDims, ctx.type(0).getElementType(), {}, {},
+      [&](OpBuilder &b, Location loc, ValueRange, ValueRange out) -> Value {
+        SmallVector<Value> at(out.begin(), out.begin() + (q - 1));
+        SmallVector<Value> coordinates(out.begin(), out.begin() + batchDims);
+        for (int64_t j = 0; j < k; ++j) {
+          at.push_back(arith::ConstantIndexOp::create(b, loc, j));
+          Value raw = tensor::ExtractOp::create(b, loc, indices, at);
+          at.pop_back();
+          coordinates.push_back(normalizedIndex(b, loc, raw, addressedSizes[j]));
+        }
+        coordinates.append(out.begin() + (q - 1), out.end());
+        return tensor::ExtractOp::create(b, loc, data, coordinates);
+      });
+  return ctx.setOutput(0, result, ctx.dtype(0));
+}
+
 //===----------------------------------------------------------------------===//
 // Slice, Split
 //===----------------------------------------------------------------------===//
@@ -717,6 +760,7 @@ void registerIndexingOps(OpRegistry &r) {
   addOnnxOp(r, "Concat", 4, importConcat);
   addOnnxOp(r, "Gather", 1, importGather);
   addOnnxOp(r, "GatherElements", 11, importGatherElements);
+  addOnnxOp(r, "GatherND", 11, importGatherND);
   addOnnxOp(r, "Slice", 1, importSlice);
   addOnnxOp(r, "Split", 2, importSplit);
   addOnnxOp(r, "Tile", 6, importTile);
