@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -10,6 +11,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
+  kiln::registerKilnCompressionPasses();
   kiln::registerKilnPipelines();
 
   mlir::DialectRegistry registry;

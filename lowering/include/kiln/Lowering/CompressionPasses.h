@@ -1,0 +1,19 @@
+//===- CompressionPasses.h - weight compression passes -------------------===//
+#ifndef KILN_LOWERING_COMPRESSIONPASSES_H
+#define KILN_LOWERING_COMPRESSIONPASSES_H
+
+#include "kiln/Dialect/KilnDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "kiln/Lowering/CompressionPasses.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/Lowering/CompressionPasses.h.inc"
+
+} // namespace kiln
+
+#endif // KILN_LOWERING_COMPRESSIONPASSES_H

@@ -1,0 +1,115 @@
+//===- CompressionPasses.td - weight compression passes ----*- tablegen -*-===//
+//
+// Each pass rewrites the dense constant weight [N, K] of selected
+// `kiln.linear` ops into a compressed `kiln.weight` / `kiln.low_rank`. Every
+// pass takes `layers`, a regular expression matched against the layer name
+// (the op's NameLoc, "<node name> (<OpType>)"); empty selects every layer.
+// Weights that are already compressed are left alone.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_LOWERING_COMPRESSIONPASSES_TD
+#define KILN_LOWERING_COMPRESSIONPASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+class KilnCompressionPass<string name> : Pass<name> {
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect"];
+  list<Option> commonOptions = [
+    Option<"layers", "layers", "std::string", "\"\"",
+           "regex over layer names; empty selects every kiln.linear">,
+    Option<"resourceThreshold", "resource-threshold", "int64_t", "64",
+           "arrays of at least this many bytes go into dense_resource blobs">
+  ];
+}
+
+def QuantizeFp8 : KilnCompressionPass<"kiln-quantize-fp8"> {
+  let summary = "fp8 e4m3 weights with one f32 scale per output channel";
+  let description = [{
+    Each output channel n gets scale = max|W[n, :]| / 448 (the largest
+    finite e4m3 value) and codes e4m3(W / scale), rounded to nearest even.
+  }];
+  let options = commonOptions;
+}
+
+def QuantizeLog2 : KilnCompressionPass<"kiln-quantize-log2"> {
+  let summary = "power-of-two (logarithmic) weight quantization";
+  let description = [{
+    Codes are a sign bit and an exponent e in [1, 2^(bits-1)-1] standing for
+    scale * 2^-(e-1); code 0 is zero. One scale per output channel,
+    max|W[n, :]|, so the largest weight of a channel is exact.
+  }];
+  let options = !listconcat(commonOptions, [
+    Option<"bits", "bits", "unsigned", "4", "bits per code (3 to 8)">
+  ]);
+}
+
+def QuantizeCodebook : KilnCompressionPass<"kiln-quantize-codebook"> {
+  let summary = "k-means codebook (vector) quantization";
+  let description = [{
+    Clusters the weights (or runs of `vector-size` consecutive weights along
+    K) with deterministic k-means into 2^bits entries, one codebook for the
+    whole tensor (`group-size=0`) or one per group of `group-size` weights of
+    a row. Codes are unsigned indices.
+  }];
+  let options = !listconcat(commonOptions, [
+    Option<"bits", "bits", "unsigned", "4", "index bits: 4 (16 entries) or 8 (256)">,
+    Option<"groupSize", "group-size", "int64_t", "0", "0: per tensor; else per group along K">,
+    Option<"vectorSize", "vector-size", "int64_t", "1", "weights per codebook entry (1 or 2)">
+  ]);
+}
+
+def PruneMagnitude : KilnCompressionPass<"kiln-prune-magnitude"> {
+  let summary = "magnitude pruning: unstructured to a density, or N:M";
+  let description = [{
+    With `n`/`m` set, keeps the `n` largest-magnitude weights of every run of
+    `m` along K (ties: lower index first) in an `n_m` sparse weight. Otherwise
+    keeps the round(density * N * K) largest-magnitude weights of the tensor
+    (ties: lower flat index first) in an `unstructured` weight. Surviving
+    values are stored unquantized. A layer whose sparse form would not be
+    smaller than the dense one is left dense with a warning.
+  }];
+  let options = !listconcat(commonOptions, [
+    Option<"density", "density", "double", "0.5", "fraction of weights kept (unstructured)">,
+    Option<"n", "n", "int64_t", "0", "weights kept per run (N:M)">,
+    Option<"m", "m", "int64_t", "0", "run length (N:M); 0 selects unstructured">
+  ]);
+}
+
+def PruneChannels : KilnCompressionPass<"kiln-prune-channels"> {
+  let summary = "remove whole output channels and shrink the consumer";
+  let description = [{
+    For a `kiln.linear` P whose result reaches exactly one `kiln.linear` C
+    through elementwise ops that map zero to zero channel by channel (relu,
+    add/mul with a per-channel constant or a scalar splat; see
+    docs/compression.md), drops the `fraction` of P's output channels with the
+    smallest score ||W_P[n, :]|| * ||W_C[:, n]||, along with their bias
+    entries, and the matching input columns of C. Every tensor on the path
+    gets the smaller shape; the pruned channels' bias entries go with them
+    (their constant contribution is lost, like the rest of the channel).
+    Layers whose path has any other op are skipped with a remark.
+  }];
+  let options = !listconcat(commonOptions, [
+    Option<"fraction", "fraction", "double", "0.25", "fraction of output channels removed">
+  ]);
+}
+
+def LowRank : KilnCompressionPass<"kiln-low-rank"> {
+  let summary = "truncated-SVD low-rank factorisation W ≈ U·V";
+  let description = [{
+    Factorises W [N, K] as U [N, r] · V [r, K] with U = left singular
+    vectors scaled by the singular values. r is `rank` if set, else the
+    smallest rank keeping `energy` of the squared singular values, else the
+    smallest rank whose relative Frobenius error is at most `max-error`.
+    Applied only where r·(N+K) < N·K (fewer bytes and FLOPs); other layers
+    stay dense with a remark. `factor-bits` > 0 quantizes both factors
+    (symmetric, per row) to that many bits.
+  }];
+  let options = !listconcat(commonOptions, [
+    Option<"rank", "rank", "int64_t", "0", "fixed rank (0: use energy or max-error)">,
+    Option<"energy", "energy", "double", "0", "kept fraction of squared singular values">,
+    Option<"maxError", "max-error", "double", "0", "relative Frobenius error budget">,
+    Option<"factorBits", "factor-bits", "unsigned", "0", "quantize factors to this many bits (0: f32)">
+  ]);
+}
+
+#endif // KILN_LOWERING_COMPRESSIONPASSES_TD

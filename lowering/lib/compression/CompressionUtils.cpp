@@ -1,0 +1,128 @@
+//===- CompressionUtils.cpp - what every compression pass shares ---------===//
+#include "CompressionUtils.h"
+
+#include "kiln/Dialect/Semantics.h"
+
+#include "llvm/Support/Regex.h"
+
+using namespace mlir;
+
+namespace kiln::compression {
+
+std::string layerName(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations()[0];
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return "unnamed " + op->getName().getStringRef().str();
+}
+
+FailureOr<SmallVector<LinearOp>> selectLayers(Operation *root, StringRef pattern,
+                                              StringRef passName) {
+  llvm::Regex regex(pattern);
+  std::string why;
+  if (!pattern.empty() && !regex.isValid(why))
+    return root->emitError() << passName << ": layers pattern '" << pattern
+                             << "' is not a valid regular expression: " << why,
+           failure();
+  SmallVector<LinearOp> selected;
+  bool any = false;
+  root->walk([&](LinearOp linear) {
+    any = true;
+    if (pattern.empty() || regex.match(layerName(linear)))
+      selected.push_back(linear);
+  });
+  if (!pattern.empty() && selected.empty())
+    return root->emitError() << passName << ": layers pattern '" << pattern
+                             << "' matches no kiln.linear layer"
+                             << (any ? " (layer names look like \"<node> (<OpType>)\")" : ""),
+           failure();
+  return selected;
+}
+
+std::optional<DenseWeight> getDenseWeight(LinearOp linear) {
+  auto constant = linear.getWeight().getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(constant.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
+      !isa<FloatType>(type.getElementType()))
+    return std::nullopt;
+  FailureOr<std::vector<float>> values = getElementsAsFloats(cast<ElementsAttr>(constant.getValue()));
+  if (failed(values))
+    return std::nullopt;
+  return DenseWeight{constant, type, type.getDimSize(0), type.getDimSize(1), std::move(*values)};
+}
+
+WeightBuilder makeArrays(LinearOp linear, StringRef tag, int64_t resourceThreshold) {
+  static unsigned counter = 0; // blob names only need to be unique
+  return WeightBuilder(linear.getContext(), resourceThreshold,
+                       layerName(linear) + "." + tag.str() + "." + std::to_string(counter++));
+}
+
+int64_t denseBytes(RankedTensorType type) {
+  return type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+}
+
+static int64_t arrayBytes(std::optional<ElementsAttr> attr) {
+  if (!attr)
+    return 0;
+  return denseBytes(cast<RankedTensorType>(attr->getType()));
+}
+
+int64_t storedBytes(Value weight) {
+  Operation *def = weight.getDefiningOp();
+  if (auto op = dyn_cast_or_null<WeightOp>(def))
+    return arrayBytes(op.getPayload()) + arrayBytes(op.getScales()) +
+           arrayBytes(op.getZeroPoints()) + arrayBytes(op.getCodebook()) +
+           arrayBytes(op.getSparsityMeta());
+  if (auto op = dyn_cast_or_null<LowRankOp>(def))
+    return storedBytes(op.getFirst()) + storedBytes(op.getSecond());
+  if (auto type = dyn_cast<RankedTensorType>(weight.getType()))
+    return denseBytes(type);
+  return 0;
+}
+
+static void eraseDeadProducers(Operation *op) {
+  if (!op || !op->use_empty())
+    return;
+  SmallVector<Operation *> producers;
+  for (Value operand : op->getOperands())
+    producers.push_back(operand.getDefiningOp());
+  op->erase();
+  for (Operation *producer : producers)
+    if (producer && isa<WeightOp, LowRankOp, arith::ConstantOp>(producer))
+      eraseDeadProducers(producer);
+}
+
+bool commitIfSmaller(LinearOp linear, DenseWeight &weight, Value replacement,
+                     StringRef passName) {
+  int64_t before = denseBytes(weight.type), after = storedBytes(replacement);
+  if (after >= before) {
+    linear.emitWarning() << passName << ": layer '" << layerName(linear)
+                         << "' left dense: the compressed weight would take " << after
+                         << " bytes, not fewer than the dense " << before;
+    eraseDeadProducers(replacement.getDefiningOp());
+    return false;
+  }
+  linear.getWeightMutable().assign(replacement);
+  if (weight.constant->use_empty())
+    weight.constant->erase();
+  return true;
+}
+
+std::vector<uint8_t> floatsAsBytes(ArrayRef<float> values, Type elementType) {
+  auto type = RankedTensorType::get({int64_t(values.size())}, elementType);
+  DenseElementsAttr dense = buildDenseFloats(type, std::vector<float>(values.begin(), values.end()));
+  return *getElementBytes(dense);
+}
+
+WeightOp createWeight(OpBuilder &builder, Location loc, CompressedType type,
+                      ElementsAttr payload, ElementsAttr scales, ElementsAttr codebook,
+                      ElementsAttr sparsityMeta) {
+  return WeightOp::create(builder, loc, type, payload, scales, /*zero_points=*/nullptr,
+                          codebook, sparsityMeta);
+}
+
+} // namespace kiln::compression

@@ -1,0 +1,74 @@
+//===- Numerics.h - dense linear algebra for weight compression ----------===//
+//
+// Small, dependency-free numerics shared by the compression passes: Cholesky
+// solves, truncated SVD, k-means and GPTQ. Matrices are row-major; internal
+// arithmetic is double so that results are stable and deterministic.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPRESSION_NUMERICS_H
+#define KILN_COMPRESSION_NUMERICS_H
+
+#include "kiln/Dialect/Codec.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace kiln::numerics {
+
+/// Lower-triangular L with L·Lᵀ = A for a symmetric positive definite [n, n]
+/// A, or nullopt when A is not positive definite.
+std::optional<std::vector<double>> cholesky(const std::vector<double> &a, int64_t n);
+
+/// Solves A·X = B for SPD A [n, n] and B [n, rhs]; nullopt if A is not SPD.
+std::optional<std::vector<double>> solveSpd(const std::vector<double> &a,
+                                            const std::vector<double> &b, int64_t n,
+                                            int64_t rhs);
+
+/// A⁻¹ of an SPD [n, n] matrix, or nullopt.
+std::optional<std::vector<double>> invertSpd(const std::vector<double> &a, int64_t n);
+
+/// Gram matrix XᵀX [k, k] of X [samples, k].
+std::vector<double> gram(const float *x, int64_t samples, int64_t k);
+
+/// Thin SVD A = U·diag(s)·Vᵀ of A [m, n]: U [m, r], s [r] descending,
+/// Vt [r, n] with r = min(m, n). One-sided Jacobi, accurate to ~1e-12.
+struct Svd {
+  int64_t rank = 0;
+  std::vector<double> u, singular, vt;
+};
+Svd computeSvd(const float *a, int64_t m, int64_t n);
+
+/// Lloyd's k-means of `count` points of `dim` floats into `k` centroids,
+/// initialised at evenly spaced ranks of the points sorted
+/// lexicographically (deterministic). Empty clusters keep their centroid.
+struct Clustering {
+  std::vector<float> centroids;     // [k, dim]
+  std::vector<uint32_t> assignment; // [count]
+};
+Clustering kmeans(const float *points, int64_t count, int64_t dim, int64_t k,
+                  int maxIterations = 50);
+
+/// GPTQ (Frantar et al. 2022): quantizes W [rows, cols] column by column,
+/// spreading each column's rounding error over the remaining columns through
+/// the inverse Hessian H = XᵀX [cols, cols] (damped by `dampFraction` of its
+/// mean diagonal). Scales per row (groupSize 0) or per group of columns,
+/// chosen from the error-compensated weights when a group starts. The
+/// result has codec::quantizeMatrix's layout. Nullopt if H stays singular.
+std::optional<codec::QuantizedMatrix>
+gptqQuantize(const float *w, int64_t rows, int64_t cols, const std::vector<double> &hessian,
+             unsigned bits, int64_t groupSize, bool symmetric, double dampFraction = 0.01);
+
+/// Decodes a codec::QuantizedMatrix (linear scheme, `symmetric` as quantized).
+std::vector<float> dequantizeMatrix(const codec::QuantizedMatrix &q, int64_t rows,
+                                    int64_t cols, unsigned bits, int64_t groupSize,
+                                    bool symmetric);
+
+/// ||X·Aᵀ - X·Bᵀ||_F / ||X·Aᵀ||_F for weights A, B [n, k] and inputs X
+/// [samples, k]: the relative output error of a compressed linear layer.
+double relativeOutputError(const float *x, int64_t samples, const float *reference,
+                           const float *approx, int64_t n, int64_t k);
+
+} // namespace kiln::numerics
+
+#endif // KILN_COMPRESSION_NUMERICS_H
