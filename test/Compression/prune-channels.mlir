@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --kiln-prune-channels=fraction=0.5 | FileCheck %s
+// RUN: kiln-opt %s --kiln-prune-channels=fraction=0.5 --canonicalize | FileCheck %s
 // RUN: kiln-opt %s --kiln-prune-channels=fraction=0.5 2>&1 >/dev/null | FileCheck %s --check-prefix=SKIP
 
 // Channel scores ||W1[n, :]|| * ||W2[:, n]||: row norms 1, 1, sqrt(2), 0.1
