@@ -4,6 +4,7 @@
 
 #include "kiln/Dialect/KilnDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace kiln {

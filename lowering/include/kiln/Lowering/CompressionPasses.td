@@ -112,4 +112,31 @@ def LowRank : KilnCompressionPass<"kiln-low-rank"> {
   ]);
 }
 
+def Gptq : KilnCompressionPass<"kiln-gptq"> {
+  let summary = "GPTQ weight-only quantization calibrated on layer inputs";
+  let description = [{
+    Quantizes each selected weight column by column, spreading each column's
+    rounding error over the not yet quantized columns through the inverse of
+    the damped Hessian H = XᵀX of the layer's calibration inputs X (Frantar
+    et al., 2022). The output has the same encoding as
+    `kiln-quantize-weights` (si<bits> symmetric or ui<bits> with ui8 zero
+    points; per channel or per group along K), so it decodes the same way.
+
+    Calibration inputs come from running every function once per sample on
+    `calib-samples` standard-normal argument sets drawn from `calib-seed`,
+    through the reference evaluator (kiln.linear and same-shape elementwise
+    arith ops); all layers see the uncompressed model's activations.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"bits", "bits", "unsigned", "4", "bits per code (2 to 8)">,
+    Option<"groupSize", "group-size", "int64_t", "128", "group size along K (0: per channel)">,
+    Option<"symmetric", "symmetric", "bool", "true", "symmetric (signed) or asymmetric codes">,
+    Option<"damp", "damp", "double", "0.01", "damping, as a fraction of H's mean diagonal">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ]);
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD

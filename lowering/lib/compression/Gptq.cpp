@@ -1,0 +1,97 @@
+//===- Gptq.cpp - GPTQ weight-only quantization on calibration data ------===//
+#include "Calibration.h"
+#include "CompressionUtils.h"
+#include "Numerics.h"
+
+#include "kiln/Dialect/Codec.h"
+#include "kiln/Lowering/CompressionPasses.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_GPTQ
+#include "kiln/Lowering/CompressionPasses.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::compression;
+
+namespace {
+
+struct GptqPass : kiln::impl::GptqBase<GptqPass> {
+  using GptqBase::GptqBase;
+
+  void runOnOperation() override {
+    if (bits < 2 || bits > 8 || groupSize < 0 || calibSamples <= 0 || !(damp >= 0.0)) {
+      getOperation()->emitError() << getArgument()
+                                  << ": needs bits 2..8, group-size >= 0, calib-samples > 0 and "
+                                     "damp >= 0";
+      return signalPassFailure();
+    }
+    FailureOr<SmallVector<LinearOp>> selected =
+        selectLayers(getOperation(), layers, getArgument());
+    if (failed(selected))
+      return signalPassFailure();
+    // Calibrate every function on the uncompressed weights first.
+    llvm::DenseMap<Operation *, CalibrationData> calibration;
+    for (LinearOp linear : *selected) {
+      auto func = linear->getParentOfType<func::FuncOp>();
+      if (!func || calibration.count(func))
+        continue;
+      FailureOr<CalibrationData> data =
+          collectCalibration(func, syntheticRuns(func, calibSamples, calibSeed));
+      if (failed(data))
+        return signalPassFailure();
+      calibration[func] = std::move(*data);
+    }
+    for (LinearOp linear : *selected)
+      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
+        if (failed(quantize(linear, *weight,
+                            calibration[linear->getParentOfType<func::FuncOp>()])))
+          return signalPassFailure();
+  }
+
+  LogicalResult quantize(LinearOp linear, DenseWeight &weight, const CalibrationData &data) {
+    if (groupSize > 0 && weight.cols % groupSize != 0) {
+      linear.emitWarning() << getArgument() << ": layer '" << layerName(linear)
+                           << "' left dense: group size " << int64_t(groupSize)
+                           << " does not divide K = " << weight.cols;
+      return success();
+    }
+    int64_t rows = data.rows(linear);
+    if (rows == 0)
+      return linear.emitError() << getArgument() << ": layer '" << layerName(linear)
+                                << "' has no calibration inputs";
+    std::vector<double> hessian =
+        numerics::gram(data.inputs.lookup(linear.getOperation()).data(), rows, weight.cols);
+    std::optional<codec::QuantizedMatrix> quantized = numerics::gptqQuantize(
+        weight.values.data(), weight.rows, weight.cols, hessian, bits, groupSize, symmetric, damp);
+    if (!quantized)
+      return linear.emitError() << getArgument() << ": layer '" << layerName(linear)
+                                << "': the damped Hessian is singular; raise damp";
+
+    MLIRContext *ctx = &getContext();
+    bool perGroup = groupSize > 0;
+    Type scaleType = weight.type.getElementType();
+    auto zeroPointType = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+    auto encoding = QuantEncodingAttr::get(
+        ctx, IntegerType::get(ctx, bits, symmetric ? IntegerType::Signed : IntegerType::Unsigned),
+        QuantScheme::Linear, perGroup ? QuantGranularity::PerGroup : QuantGranularity::PerChannel,
+        perGroup ? 1 : 0, perGroup ? int64_t(groupSize) : 0, symmetric, scaleType,
+        symmetric ? Type() : Type(zeroPointType), 1);
+    auto type = CompressedType::get(ctx, weight.type.getShape(), scaleType, encoding, nullptr,
+                                    nullptr);
+    SmallVector<int64_t> scaleShape = encoding.getScaleShape(weight.type.getShape());
+    WeightBuilder arrays = makeArrays(linear, "gptq", resourceThreshold);
+    OpBuilder builder(linear);
+    auto op = WeightOp::create(
+        builder, weight.constant.getLoc(), type,
+        arrays.bytes(codec::packCodes(quantized->codes, bits), "payload"),
+        arrays.floats(quantized->scales, scaleShape, scaleType, "scales"),
+        symmetric ? ElementsAttr() : arrays.ints8(quantized->zeroPoints, scaleShape, zeroPointType, "zero_points"),
+        nullptr, nullptr);
+    commitIfSmaller(linear, weight, op.getResult(), getArgument());
+    return success();
+  }
+};
+
+} // namespace
