@@ -38,6 +38,9 @@ static cl::opt<int64_t> groupSize("group-size",
                                   cl::init(0), cl::cat(kilncCategory));
 static cl::opt<bool> asymmetric("asymmetric", cl::desc("asymmetric (zero-point) codes"),
                                 cl::init(false), cl::cat(kilncCategory));
+static cl::opt<std::string> recipePath(
+    "recipe", cl::desc("JSON compression recipe with per-layer stages (docs/compression.md)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -72,5 +75,6 @@ int main(int argc, char **argv) {
   options.compression.perGroup = groupSize > 0;
   options.compression.groupSize = groupSize > 0 ? int64_t(groupSize) : 128;
   options.compression.symmetric = !asymmetric;
+  options.compression.recipePath = recipePath;
   return kiln::runDriver(options);
 }

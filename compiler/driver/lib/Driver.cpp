@@ -1,8 +1,13 @@
 //===- Driver.cpp - kilnc's stages ---------------------------------------===//
 #include "kiln/Driver/Driver.h"
 #include "kiln/Importer/OnnxImporter.h"
+#include "kiln/Lowering/CompressionPasses.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -44,21 +49,40 @@ static int writeOutput(llvm::StringRef path, llvm::function_ref<void(llvm::raw_o
   return 0;
 }
 
+/// An ONNX model, or kiln IR in a .mlir file (to compress IR directly).
+static llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context, llvm::StringRef path,
+                                                      const ImportOptions &importOptions) {
+  if (!path.ends_with(".mlir"))
+    return importOnnxModel(context, path, importOptions);
+  // Parse errors are reported through the context's diagnostics (stderr).
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
+  if (!module)
+    return llvm::createStringError(path + ": cannot parse the kiln IR (see above)");
+  return module;
+}
+
 int runDriver(const DriverOptions &options) {
   DialectRegistry registry;
   registerImportedDialects(registry);
-  registry.insert<KilnDialect>();
+  registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Print warnings and remarks too (compression passes explain skipped layers).
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
   ImportOptions importOptions;
   importOptions.dimBindings = options.dimBindings;
-  auto module = importOnnxModel(context, options.inputPath, importOptions);
+  auto module = loadModel(context, options.inputPath, importOptions);
   if (!module)
     return fail(llvm::toString(module.takeError()));
 
   if (options.emit != EmitKind::ImportedIR) {
     PassManager pm(&context);
+    // Recipe stages first: their per-layer choices win over the flags.
+    if (!options.compression.recipePath.empty())
+      if (llvm::Error error = addRecipePasses(pm, options.compression.recipePath))
+        return fail(llvm::toString(std::move(error)));
     buildCompressionPipeline(pm, options.compression);
     if (failed(pm.run(**module)))
       return fail(options.inputPath + ": compression failed (see the diagnostics above)");

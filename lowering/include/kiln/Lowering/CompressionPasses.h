@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace kiln {
 
@@ -14,6 +15,10 @@ namespace kiln {
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/Lowering/CompressionPasses.h.inc"
+
+/// Adds the stages of the JSON recipe at `path` to `pm` (format in
+/// docs/compression.md); errors name the file, the stage and the reason.
+llvm::Error addRecipePasses(mlir::OpPassManager &pm, llvm::StringRef path);
 
 } // namespace kiln
 

@@ -21,6 +21,8 @@ struct CompressionOptions {
   bool perGroup = false;
   int64_t groupSize = 128;
   bool symmetric = true;
+  /// A JSON compression recipe (docs/compression.md); empty: none.
+  std::string recipePath;
 };
 
 /// Adds the compression passes that `options` asks for.
