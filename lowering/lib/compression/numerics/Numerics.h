@@ -64,6 +64,23 @@ std::vector<float> dequantizeMatrix(const codec::QuantizedMatrix &q, int64_t row
                                     int64_t cols, unsigned bits, int64_t groupSize,
                                     bool symmetric);
 
+/// Least-squares refits against a teacher W [rows, cols] that minimise the
+/// squared output error Σ_n (w_n - ŵ_n)ᵀ·H·(w_n - ŵ_n), H = XᵀX
+/// (compile-time distillation on calibration inputs).
+/// ŵ[n, c] = s[n, c / groupSize] · pattern[n, c]: the best scales [rows,
+/// groups] for fixed codes (`pattern` = decoded weight / its scale). Rows
+/// whose system is singular keep `scales`.
+std::vector<float> refitGroupScales(const float *teacher, const float *pattern, int64_t rows,
+                                    int64_t cols, int64_t groupSize, const std::vector<double> &h,
+                                    const std::vector<float> &scales);
+/// The best values of the `kept` positions (pruned ones are 0).
+std::vector<float> refitSurvivors(const float *teacher, const std::vector<bool> &kept,
+                                  int64_t rows, int64_t cols, const std::vector<double> &h);
+/// The best U [rows, rank] of ŵ = U·V for fixed V [rank, cols].
+std::optional<std::vector<float>> refitLeftFactor(const float *teacher, const float *v,
+                                                  int64_t rows, int64_t cols, int64_t rank,
+                                                  const std::vector<double> &h);
+
 /// ||X·Aᵀ - X·Bᵀ||_F / ||X·Aᵀ||_F for weights A, B [n, k] and inputs X
 /// [samples, k]: the relative output error of a compressed linear layer.
 double relativeOutputError(const float *x, int64_t samples, const float *reference,
