@@ -41,6 +41,9 @@ static cl::opt<bool> asymmetric("asymmetric", cl::desc("asymmetric (zero-point) 
 static cl::opt<std::string> recipePath(
     "recipe", cl::desc("JSON compression recipe with per-layer stages (docs/compression.md)"),
     cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<bool> distill(
+    "distill", cl::desc("refit compressed layers to the uncompressed model's outputs"),
+    cl::init(false), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -76,5 +79,6 @@ int main(int argc, char **argv) {
   options.compression.groupSize = groupSize > 0 ? int64_t(groupSize) : 128;
   options.compression.symmetric = !asymmetric;
   options.compression.recipePath = recipePath;
+  options.compression.distill = distill;
   return kiln::runDriver(options);
 }

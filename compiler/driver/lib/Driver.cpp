@@ -84,8 +84,14 @@ int runDriver(const DriverOptions &options) {
       if (llvm::Error error = addRecipePasses(pm, options.compression.recipePath))
         return fail(llvm::toString(std::move(error)));
     buildCompressionPipeline(pm, options.compression);
+    // Distillation needs the uncompressed model as its teacher.
+    OwningOpRef<ModuleOp> teacher;
+    if (options.compression.distill)
+      teacher = (*module)->clone();
     if (failed(pm.run(**module)))
       return fail(options.inputPath + ": compression failed (see the diagnostics above)");
+    if (teacher && failed(distillModule(**module, *teacher, "", CalibrationSettings(), 64)))
+      return fail(options.inputPath + ": distillation failed (see the diagnostics above)");
   }
   return writeOutput(options.outputPath, [&](llvm::raw_ostream &os) {
     (*module)->print(os);

@@ -16,6 +16,19 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "kiln/Lowering/CompressionPasses.h.inc"
 
+/// How calibration inputs are produced for calibrated passes.
+struct CalibrationSettings {
+  int64_t samples = 64;
+  unsigned seed = 0;
+};
+
+/// Distills every compressed kiln.linear of `student` (selected by the
+/// `layers` regex) against the same-named layer of the uncompressed
+/// `teacher` (see kiln-distill). Emits a remark per layer.
+mlir::LogicalResult distillModule(mlir::ModuleOp student, mlir::ModuleOp teacher,
+                                  llvm::StringRef layers, const CalibrationSettings &calibration,
+                                  int64_t resourceThreshold);
+
 /// Adds the stages of the JSON recipe at `path` to `pm` (format in
 /// docs/compression.md); errors name the file, the stage and the reason.
 llvm::Error addRecipePasses(mlir::OpPassManager &pm, llvm::StringRef path);

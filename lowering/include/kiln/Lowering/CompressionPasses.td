@@ -139,4 +139,27 @@ def Gptq : KilnCompressionPass<"kiln-gptq"> {
   ]);
 }
 
+def Distill : KilnCompressionPass<"kiln-distill"> {
+  let summary = "refit compressed layers to the uncompressed teacher's outputs";
+  let description = [{
+    Compile-time distillation: for each compressed `kiln.linear` weight, the
+    free parameters are refit by least squares so that the layer's output on
+    the teacher's calibration inputs X matches the teacher's (the
+    uncompressed model in `teacher`, layers matched by name and order):
+    the scales of linear / log2 / fp8 quantized weights (codes fixed), the
+    surviving values of unstructured or N:M sparse weights, and the first
+    factor U of a low-rank product with a dense U. A refit is kept only if
+    it lowers the error; a remark per layer reports the relative output error
+    before and after. Codebooks, block sparsity and quantized factors are
+    left as they are (remark).
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"teacher", "teacher", "std::string", "\"\"", "the uncompressed model (.mlir)">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ]);
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD

@@ -23,6 +23,8 @@ struct CompressionOptions {
   bool symmetric = true;
   /// A JSON compression recipe (docs/compression.md); empty: none.
   std::string recipePath;
+  /// Refit compressed layers to the uncompressed model (kiln-distill).
+  bool distill = false;
 };
 
 /// Adds the compression passes that `options` asks for.
