@@ -125,4 +125,30 @@ WeightOp createWeight(OpBuilder &builder, Location loc, CompressedType type,
                           codebook, sparsityMeta);
 }
 
+WeightOp createLinearQuantWeight(OpBuilder &builder, LinearOp linear, const DenseWeight &weight,
+                                 const codec::QuantizedMatrix &quantized, unsigned bits,
+                                 int64_t groupSize, bool symmetric, StringRef tag,
+                                 int64_t resourceThreshold) {
+  MLIRContext *ctx = linear.getContext();
+  bool perGroup = groupSize > 0;
+  Type scaleType = weight.type.getElementType();
+  auto zeroPointType = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  auto encoding = QuantEncodingAttr::get(
+      ctx, IntegerType::get(ctx, bits, symmetric ? IntegerType::Signed : IntegerType::Unsigned),
+      QuantScheme::Linear, perGroup ? QuantGranularity::PerGroup : QuantGranularity::PerChannel,
+      perGroup ? 1 : 0, perGroup ? groupSize : 0, symmetric, scaleType,
+      symmetric ? Type() : Type(zeroPointType), 1);
+  auto type = CompressedType::get(ctx, weight.type.getShape(), scaleType, encoding, nullptr,
+                                  nullptr);
+  SmallVector<int64_t> scaleShape = encoding.getScaleShape(weight.type.getShape());
+  WeightBuilder arrays = makeArrays(linear, tag, resourceThreshold);
+  return WeightOp::create(
+      builder, weight.constant->getLoc(), type,
+      arrays.bytes(codec::packCodes(quantized.codes, bits), "payload"),
+      arrays.floats(quantized.scales, scaleShape, scaleType, "scales"),
+      symmetric ? ElementsAttr()
+                : arrays.ints8(quantized.zeroPoints, scaleShape, zeroPointType, "zero_points"),
+      nullptr, nullptr);
+}
+
 } // namespace kiln::compression

@@ -2,6 +2,7 @@
 #ifndef KILN_LOWERING_COMPRESSION_COMPRESSIONUTILS_H
 #define KILN_LOWERING_COMPRESSION_COMPRESSIONUTILS_H
 
+#include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/WeightBuilder.h"
 
@@ -52,6 +53,14 @@ std::vector<uint8_t> floatsAsBytes(llvm::ArrayRef<float> values, mlir::Type elem
 WeightOp createWeight(mlir::OpBuilder &builder, mlir::Location loc, CompressedType type,
                       mlir::ElementsAttr payload, mlir::ElementsAttr scales = {},
                       mlir::ElementsAttr codebook = {}, mlir::ElementsAttr sparsityMeta = {});
+
+/// A kiln.weight of linear-scheme integer codes, as kiln-quantize-weights
+/// makes them: si<bits> symmetric or ui<bits> with ui8 zero points, one
+/// scale per output channel (groupSize 0) or per group along K.
+WeightOp createLinearQuantWeight(mlir::OpBuilder &builder, LinearOp linear, const DenseWeight &weight,
+                                 const codec::QuantizedMatrix &quantized, unsigned bits,
+                                 int64_t groupSize, bool symmetric, llvm::StringRef tag,
+                                 int64_t resourceThreshold);
 
 } // namespace kiln::compression
 

@@ -69,26 +69,9 @@ struct GptqPass : kiln::impl::GptqBase<GptqPass> {
       return linear.emitError() << getArgument() << ": layer '" << layerName(linear)
                                 << "': the damped Hessian is singular; raise damp";
 
-    MLIRContext *ctx = &getContext();
-    bool perGroup = groupSize > 0;
-    Type scaleType = weight.type.getElementType();
-    auto zeroPointType = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-    auto encoding = QuantEncodingAttr::get(
-        ctx, IntegerType::get(ctx, bits, symmetric ? IntegerType::Signed : IntegerType::Unsigned),
-        QuantScheme::Linear, perGroup ? QuantGranularity::PerGroup : QuantGranularity::PerChannel,
-        perGroup ? 1 : 0, perGroup ? int64_t(groupSize) : 0, symmetric, scaleType,
-        symmetric ? Type() : Type(zeroPointType), 1);
-    auto type = CompressedType::get(ctx, weight.type.getShape(), scaleType, encoding, nullptr,
-                                    nullptr);
-    SmallVector<int64_t> scaleShape = encoding.getScaleShape(weight.type.getShape());
-    WeightBuilder arrays = makeArrays(linear, "gptq", resourceThreshold);
     OpBuilder builder(linear);
-    auto op = WeightOp::create(
-        builder, weight.constant.getLoc(), type,
-        arrays.bytes(codec::packCodes(quantized->codes, bits), "payload"),
-        arrays.floats(quantized->scales, scaleShape, scaleType, "scales"),
-        symmetric ? ElementsAttr() : arrays.ints8(quantized->zeroPoints, scaleShape, zeroPointType, "zero_points"),
-        nullptr, nullptr);
+    WeightOp op = createLinearQuantWeight(builder, linear, weight, *quantized, bits, groupSize,
+                                          symmetric, "gptq", resourceThreshold);
     commitIfSmaller(linear, weight, op.getResult(), getArgument());
     return success();
   }

@@ -1,4 +1,5 @@
 //===- PruneChannels.cpp - remove output channels and shrink consumers ---===//
+#include "ChannelPath.h"
 #include "CompressionUtils.h"
 
 #include "kiln/Dialect/Semantics.h"
@@ -18,59 +19,6 @@ using namespace kiln;
 using namespace kiln::compression;
 
 namespace {
-
-/// The ops between a producer linear and its single consumer linear.
-struct ChannelPath {
-  LinearOp producer, consumer;
-  SmallVector<Operation *> elementwise;
-};
-
-/// A constant operand of a path op: a splat (kept, reshaped) or a tensor of
-/// the path's shape (sliced along the last dimension).
-bool isSliceableConstant(Value operand, ShapedType pathType) {
-  auto constant = operand.getDefiningOp<arith::ConstantOp>();
-  auto elements = constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
-  return elements && (elements.isSplat() || elements.getType() == pathType);
-}
-
-/// Follows `producer`'s result through single-use elementwise ops to a
-/// kiln.linear that takes it as input; explains in `why` otherwise.
-std::optional<ChannelPath> findPath(LinearOp producer, std::string &why) {
-  ChannelPath path{producer, nullptr, {}};
-  Value current = producer.getResult();
-  auto type = cast<RankedTensorType>(current.getType());
-  if (!type.hasStaticShape()) {
-    why = "its output shape is dynamic";
-    return std::nullopt;
-  }
-  while (true) {
-    if (!current.hasOneUse()) {
-      why = "its output has more than one use";
-      return std::nullopt;
-    }
-    Operation *user = *current.getUsers().begin();
-    if (auto consumer = dyn_cast<LinearOp>(user)) {
-      if (consumer.getInput() != current) {
-        why = "it feeds the weight or bias of a linear";
-        return std::nullopt;
-      }
-      path.consumer = consumer;
-      return path;
-    }
-    bool elementwise = user->hasTrait<OpTrait::Elementwise>() && user->getNumResults() == 1 &&
-                       user->getResult(0).getType() == type &&
-                       llvm::all_of(user->getOperands(), [&](Value operand) {
-                         return operand == current || isSliceableConstant(operand, type);
-                       });
-    if (!elementwise) {
-      why = "'" + user->getName().getStringRef().str() +
-            "' on the path is not an elementwise op with constant operands";
-      return std::nullopt;
-    }
-    path.elementwise.push_back(user);
-    current = user->getResult(0);
-  }
-}
 
 /// `values` (row-major, last dimension `width`) restricted to the columns `keep`.
 std::vector<float> keepColumns(const std::vector<float> &values, int64_t width,
