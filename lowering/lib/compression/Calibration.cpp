@@ -4,6 +4,7 @@
 #include "kiln/Dialect/Semantics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -55,7 +56,7 @@ std::optional<std::function<float(float, float)>> binaryFunction(Operation *op) 
       .Default([](Operation *) { return std::nullopt; });
 }
 
-LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData &data) {
+LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData *data) {
   if (isa<func::ReturnOp, WeightOp, LowRankOp>(op))
     return success(); // weights are decoded where a linear uses them
   if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
@@ -71,8 +72,10 @@ LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData &data) {
     if (failed(weight) || !values.count(linear.getInput()))
       return op->emitError() << "calibration: cannot evaluate this kiln.linear's weight or input";
     const std::vector<float> &x = values[linear.getInput()];
-    std::vector<float> &recorded = data.inputs[op];
-    recorded.insert(recorded.end(), x.begin(), x.end());
+    if (data) {
+      std::vector<float> &recorded = data->inputs[op];
+      recorded.insert(recorded.end(), x.begin(), x.end());
+    }
     const std::vector<float> *bias = nullptr;
     if (linear.getBias()) {
       if (!values.count(linear.getBias()))
@@ -93,6 +96,13 @@ LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData &data) {
     values[op->getResult(0)] = std::move(result);
     return success();
   }
+  if (isa<math::RoundEvenOp>(op) && values.count(op->getOperand(0))) {
+    std::vector<float> result = values[op->getOperand(0)];
+    for (float &value : result)
+      value = std::nearbyint(value); // the default rounding mode: ties to even
+    values[op->getResult(0)] = std::move(result);
+    return success();
+  }
   return op->emitError() << "calibration: the reference evaluator does not support '"
                          << op->getName() << "' (it runs kiln.linear and same-shape "
                          << "elementwise arith ops); pass calibration data through Kiln's "
@@ -101,27 +111,40 @@ LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData &data) {
 
 } // namespace
 
+FailureOr<std::vector<std::vector<float>>> evaluateFunction(func::FuncOp func,
+                                                           const std::vector<std::vector<float>> &arguments,
+                                                           CalibrationData *record) {
+  Values values;
+  if (arguments.size() != func.getNumArguments())
+    return func.emitError() << "calibration: " << arguments.size() << " inputs for "
+                            << func.getNumArguments() << " arguments",
+           failure();
+  for (auto [argument, buffer] : llvm::zip(func.getArguments(), arguments)) {
+    auto type = dyn_cast<RankedTensorType>(argument.getType());
+    if (!type || !type.hasStaticShape() || type.getNumElements() != int64_t(buffer.size()))
+      return func.emitError() << "calibration: argument " << argument.getArgNumber()
+                              << " needs a static shape and a buffer of as many elements",
+             failure();
+    values[argument] = buffer;
+  }
+  for (Operation &op : func.getBody().front())
+    if (failed(evaluateOp(&op, values, record)))
+      return failure();
+  std::vector<std::vector<float>> outputs;
+  for (Value result : func.getBody().front().getTerminator()->getOperands()) {
+    if (!values.count(result))
+      return func.emitError() << "calibration: a result was not evaluated", failure();
+    outputs.push_back(values[result]);
+  }
+  return outputs;
+}
+
 FailureOr<CalibrationData>
 collectCalibration(func::FuncOp func, const std::vector<std::vector<std::vector<float>>> &runs) {
   CalibrationData data;
-  for (const std::vector<std::vector<float>> &arguments : runs) {
-    Values values;
-    if (arguments.size() != func.getNumArguments())
-      return func.emitError() << "calibration: " << arguments.size() << " inputs for "
-                              << func.getNumArguments() << " arguments",
-             failure();
-    for (auto [argument, buffer] : llvm::zip(func.getArguments(), arguments)) {
-      auto type = dyn_cast<RankedTensorType>(argument.getType());
-      if (!type || !type.hasStaticShape() || type.getNumElements() != int64_t(buffer.size()))
-        return func.emitError() << "calibration: argument " << argument.getArgNumber()
-                                << " needs a static shape and " << "a matching buffer",
-               failure();
-      values[argument] = buffer;
-    }
-    for (Operation &op : func.getBody().front())
-      if (failed(evaluateOp(&op, values, data)))
-        return failure();
-  }
+  for (const std::vector<std::vector<float>> &arguments : runs)
+    if (failed(evaluateFunction(func, arguments, &data)))
+      return failure();
   return data;
 }
 
@@ -139,6 +162,21 @@ std::vector<std::vector<std::vector<float>>> syntheticRuns(func::FuncOp func, in
       arguments.push_back(std::move(buffer));
     }
   return runs;
+}
+
+FailureOr<llvm::DenseMap<Operation *, CalibrationData>>
+calibrateFunctionsOf(ArrayRef<LinearOp> layers, int64_t samples, unsigned seed) {
+  llvm::DenseMap<Operation *, CalibrationData> calibration;
+  for (LinearOp linear : layers) {
+    auto func = linear->getParentOfType<func::FuncOp>();
+    if (!func || calibration.count(func))
+      continue;
+    FailureOr<CalibrationData> data = collectCalibration(func, syntheticRuns(func, samples, seed));
+    if (failed(data))
+      return failure();
+    calibration[func] = std::move(*data);
+  }
+  return calibration;
 }
 
 } // namespace kiln::compression

@@ -24,12 +24,25 @@ struct CalibrationData {
   int64_t rows(LinearOp linear) const;
 };
 
+/// Runs `func` on one set of arguments (row-major buffers of the arguments'
+/// static shapes) and returns its results; records the linears' inputs in
+/// `record` when given. Fails with an error naming the first op it cannot
+/// evaluate (it runs kiln.linear, elementwise arith ops and math.roundeven).
+mlir::FailureOr<std::vector<std::vector<float>>>
+evaluateFunction(mlir::func::FuncOp func, const std::vector<std::vector<float>> &arguments,
+                 CalibrationData *record = nullptr);
+
 /// Runs `func` once per entry of `runs` (one row-major buffer per function
 /// argument, of the argument's static shape) and records the linears'
 /// inputs. Fails with an error naming the first op it cannot evaluate.
 mlir::FailureOr<CalibrationData>
 collectCalibration(mlir::func::FuncOp func,
                    const std::vector<std::vector<std::vector<float>>> &runs);
+
+/// Calibration data of every function that holds one of `layers`, from
+/// `samples` synthetic runs drawn from `seed`, keyed by the function.
+mlir::FailureOr<llvm::DenseMap<mlir::Operation *, CalibrationData>>
+calibrateFunctionsOf(llvm::ArrayRef<LinearOp> layers, int64_t samples, unsigned seed);
 
 /// `count` runs of standard-normal arguments drawn from `seed`.
 std::vector<std::vector<std::vector<float>>> syntheticRuns(mlir::func::FuncOp func,

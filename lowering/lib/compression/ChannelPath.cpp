@@ -147,6 +147,11 @@ void foldIntoProducer(ChannelPath &path, ArrayRef<float> inverseScale) {
 
 } // namespace
 
+bool canScaleLinearInput(LinearOp linear) {
+  return foldablePath(linear) ||
+         cast<RankedTensorType>(linear.getInput().getType()).hasStaticShape();
+}
+
 FailureOr<std::string> scaleLinearInput(LinearOp linear, ArrayRef<float> inverseScale) {
   if (std::optional<ChannelPath> path = foldablePath(linear)) {
     foldIntoProducer(*path, inverseScale);

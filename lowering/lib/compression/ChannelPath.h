@@ -29,6 +29,7 @@ std::optional<ChannelPath> findPath(LinearOp producer, std::string &why);
 /// positive per-channel scaling (add, sub, max, min with constants scaled
 /// too; mul, div by constants), else inserts an arith.mulf by a constant of
 /// the input's static shape. Returns how, or failure for a dynamic input.
+bool canScaleLinearInput(LinearOp linear);
 mlir::FailureOr<std::string> scaleLinearInput(LinearOp linear,
                                               llvm::ArrayRef<float> inverseScale);
 

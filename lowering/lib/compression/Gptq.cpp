@@ -32,21 +32,13 @@ struct GptqPass : kiln::impl::GptqBase<GptqPass> {
     if (failed(selected))
       return signalPassFailure();
     // Calibrate every function on the uncompressed weights first.
-    llvm::DenseMap<Operation *, CalibrationData> calibration;
-    for (LinearOp linear : *selected) {
-      auto func = linear->getParentOfType<func::FuncOp>();
-      if (!func || calibration.count(func))
-        continue;
-      FailureOr<CalibrationData> data =
-          collectCalibration(func, syntheticRuns(func, calibSamples, calibSeed));
-      if (failed(data))
-        return signalPassFailure();
-      calibration[func] = std::move(*data);
-    }
+    auto calibration = calibrateFunctionsOf(*selected, calibSamples, calibSeed);
+    if (failed(calibration))
+      return signalPassFailure();
     for (LinearOp linear : *selected)
       if (std::optional<DenseWeight> weight = getDenseWeight(linear))
         if (failed(quantize(linear, *weight,
-                            calibration[linear->getParentOfType<func::FuncOp>()])))
+                            (*calibration)[linear->getParentOfType<func::FuncOp>()])))
           return signalPassFailure();
   }
 

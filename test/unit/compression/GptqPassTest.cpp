@@ -1,6 +1,7 @@
 //===- GptqPassTest.cpp - kiln-gptq beats round-to-nearest ---------------===//
 #include "Calibration.h"
 #include "Numerics.h"
+#include "TestModels.h"
 
 #include "kiln/Dialect/Semantics.h"
 #include "kiln/Lowering/CompressionPasses.h"
@@ -12,45 +13,14 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
-#include <sstream>
 
 using namespace mlir;
 using namespace kiln;
 
 namespace {
 
-std::string denseLiteral(int64_t rows, int64_t cols, unsigned seed, float scale) {
-  std::mt19937 engine(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::ostringstream os;
-  os.precision(9);
-  os << "dense<[";
-  for (int64_t r = 0; r < rows; ++r) {
-    os << (r ? ", [" : "[");
-    for (int64_t c = 0; c < cols; ++c)
-      os << (c ? ", " : "") << normal(engine);
-    os << "]";
-  }
-  os << "]> : tensor<" << rows << "x" << cols << "xf32>";
-  return os.str();
-}
-
-/// x -> fc1 (a fixed mixing layer) -> relu -> fc2: fc2's inputs are
-/// correlated, which is what GPTQ exploits.
 std::string model() {
-  std::ostringstream os;
-  os << "func.func @main(%x: tensor<4x32xf32>) -> tensor<4x16xf32> {\n"
-     << "  %w1 = arith.constant " << denseLiteral(32, 32, 1, 1.0f) << "\n"
-     << "  %w2 = arith.constant " << denseLiteral(16, 32, 2, 0.2f) << "\n"
-     << "  %zero = arith.constant dense<0.0> : tensor<4x32xf32>\n"
-     << "  %h = kiln.linear %x, %w1 : (tensor<4x32xf32>, tensor<32x32xf32>) -> tensor<4x32xf32> "
-        "loc(\"fc1 (Gemm)\")\n"
-     << "  %r = arith.maximumf %h, %zero : tensor<4x32xf32>\n"
-     << "  %y = kiln.linear %r, %w2 : (tensor<4x32xf32>, tensor<16x32xf32>) -> tensor<4x16xf32> "
-        "loc(\"fc2 (Gemm)\")\n"
-     << "  return %y : tensor<4x16xf32>\n}\n";
-  return os.str();
+  return testmodels::mlp(4, 32, 32, 16, [](int64_t) { return 1.0f; });
 }
 
 TEST(GptqPass, BeatsRoundToNearestAndDecodesToTheNumerics) {

@@ -162,4 +162,30 @@ def Distill : KilnCompressionPass<"kiln-distill"> {
   ]);
 }
 
+def Awq : KilnCompressionPass<"kiln-awq"> {
+  let summary = "activation-aware weight quantization (AWQ)";
+  let description = [{
+    Per layer, with a_k = mean |X[:, k]| over the calibration inputs, tries
+    per-input-channel scales s = a^alpha (normalised so that
+    max(s)·min(s) = 1) for alpha on a grid over [0, 1] and keeps the one whose
+    round-to-nearest quantization of W·diag(s) gives the smallest output
+    error ||X·Wᵀ - (X·diag(1/s))·Q(W·diag(s))ᵀ|| (alpha = 0 is plain RTN, so
+    AWQ is never worse on the calibration data; Lin et al., 2023). The
+    weight stores Q(W·diag(s)) like kiln-quantize-weights; the 1/s goes into
+    the producing linear when the path to it allows (see
+    docs/compression.md), else into an explicit arith.mulf of the input.
+    Layers are processed last to first so that folds land in dense weights.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"bits", "bits", "unsigned", "4", "bits per code (2 to 8)">,
+    Option<"groupSize", "group-size", "int64_t", "128", "group size along K (0: per channel)">,
+    Option<"symmetric", "symmetric", "bool", "true", "symmetric (signed) or asymmetric codes">,
+    Option<"gridPoints", "grid", "int64_t", "20", "alpha grid steps over [0, 1]">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ]);
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD

@@ -81,6 +81,23 @@ std::optional<std::vector<float>> refitLeftFactor(const float *teacher, const fl
                                                   int64_t rows, int64_t cols, int64_t rank,
                                                   const std::vector<double> &h);
 
+/// Σ_n (a_n - b_n)ᵀ·H·(a_n - b_n) for weights A, B [rows, cols]: the squared
+/// output error on the inputs whose Gram matrix is H.
+double outputErrorSquared(const float *reference, const float *approx, int64_t rows, int64_t cols,
+                          const std::vector<double> &h);
+
+/// AWQ's grid search: the per-input-channel scales s (alpha = 0: all ones,
+/// plain RTN) whose RTN quantization of W·diag(s), used on inputs
+/// X·diag(1/s), has the smallest output error on X [samples, cols].
+struct AwqResult {
+  std::vector<float> scales; // s [cols]
+  double alpha = 0, error = 0, rtnError = 0;
+  codec::QuantizedMatrix quantized; // codes of W·diag(s)
+};
+AwqResult awqSearch(const float *w, int64_t rows, int64_t cols, const float *x, int64_t samples,
+                    const std::vector<double> &h, unsigned bits, int64_t groupSize, bool symmetric,
+                    int64_t gridPoints);
+
 /// ||X·Aᵀ - X·Bᵀ||_F / ||X·Aᵀ||_F for weights A, B [n, k] and inputs X
 /// [samples, k]: the relative output error of a compressed linear layer.
 double relativeOutputError(const float *x, int64_t samples, const float *reference,
