@@ -188,4 +188,33 @@ def Awq : KilnCompressionPass<"kiln-awq"> {
   ]);
 }
 
+def SmoothQuant : KilnCompressionPass<"kiln-smoothquant"> {
+  let summary = "W8A8: SmoothQuant scale migration, int8 weights and activations";
+  let description = [{
+    Migrates activation outliers into the weights (Xiao et al., 2023): with
+    s_k = max|X[:, k]|^alpha / max|W[:, k]|^(1-alpha), the layer computes
+    (X·diag(1/s))·(W·diag(s))ᵀ; 1/s goes into the producing linear when
+    possible (as in kiln-awq), else into an explicit arith.mulf. W·diag(s) is
+    stored as si8 codes with one scale per output channel. The smoothed
+    input is quantized to int8 per tensor with a static scale a = clip / 127
+    chosen on the calibration data (`act-clip`: minmax, percentile or mse),
+    written as explicit ops before the linear:
+    x_q = min(max(roundeven(x / a), -127), 127) * a, and recorded on the
+    linear as `kiln.act_quant = {bits = 8, scale = a}` so an int8 GEMM
+    lowering can match it; without such a lowering the ops compute the same
+    values in float.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect", "::mlir::math::MathDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"alpha", "alpha", "double", "0.5", "migration strength in [0, 1]">,
+    Option<"migrate", "migrate", "bool", "true", "false: plain W8A8 without scale migration">,
+    Option<"actClip", "act-clip", "std::string", "\"minmax\"",
+           "activation range: minmax, percentile or mse">,
+    Option<"percentile", "percentile", "double", "99.9", "percentile for act-clip=percentile">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ]);
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD

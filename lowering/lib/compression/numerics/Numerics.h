@@ -98,6 +98,16 @@ AwqResult awqSearch(const float *w, int64_t rows, int64_t cols, const float *x, 
                     const std::vector<double> &h, unsigned bits, int64_t groupSize, bool symmetric,
                     int64_t gridPoints);
 
+/// How the range of a symmetric quantizer is chosen from sample values:
+/// the largest magnitude, a percentile of the magnitudes, or the clip (on a
+/// geometric grid of 3% steps from the maximum down to 0.2% of it) that
+/// minimises the squared quantization error.
+enum class ClipMethod { MinMax, Percentile, Mse };
+float chooseClip(const std::vector<float> &values, ClipMethod method, unsigned bits,
+                 double percentile = 99.9);
+/// Σ (v - fakequant(v))² for a symmetric `bits` quantizer clipped at `clip`.
+double fakeQuantError(const std::vector<float> &values, float clip, unsigned bits);
+
 /// ||X·Aᵀ - X·Bᵀ||_F / ||X·Aᵀ||_F for weights A, B [n, k] and inputs X
 /// [samples, k]: the relative output error of a compressed linear layer.
 double relativeOutputError(const float *x, int64_t samples, const float *reference,
