@@ -31,7 +31,7 @@ struct AwqPass : kiln::impl::AwqBase<AwqPass> {
         selectLayers(getOperation(), layers, getArgument());
     if (failed(selected))
       return signalPassFailure();
-    auto calibration = calibrateFunctionsOf(*selected, calibSamples, calibSeed);
+    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
     if (failed(calibration))
       return signalPassFailure();
     // Last to first: a consumer's 1/s folds into its producer's dense weight

@@ -165,13 +165,16 @@ std::vector<std::vector<std::vector<float>>> syntheticRuns(func::FuncOp func, in
 }
 
 FailureOr<llvm::DenseMap<Operation *, CalibrationData>>
-calibrateFunctionsOf(ArrayRef<LinearOp> layers, int64_t samples, unsigned seed) {
+calibrateFunctionsOf(ArrayRef<LinearOp> layers, const CalibrationSettings &source) {
   llvm::DenseMap<Operation *, CalibrationData> calibration;
   for (LinearOp linear : layers) {
     auto func = linear->getParentOfType<func::FuncOp>();
     if (!func || calibration.count(func))
       continue;
-    FailureOr<CalibrationData> data = collectCalibration(func, syntheticRuns(func, samples, seed));
+    auto runs = calibrationRuns(func, source);
+    if (!runs)
+      return func.emitError() << llvm::toString(runs.takeError()), failure();
+    FailureOr<CalibrationData> data = collectCalibration(func, *runs);
     if (failed(data))
       return failure();
     calibration[func] = std::move(*data);

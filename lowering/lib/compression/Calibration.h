@@ -9,9 +9,11 @@
 #define KILN_LOWERING_COMPRESSION_CALIBRATION_H
 
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CompressionPasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Error.h"
 
 #include <vector>
 
@@ -39,10 +41,21 @@ mlir::FailureOr<CalibrationData>
 collectCalibration(mlir::func::FuncOp func,
                    const std::vector<std::vector<std::vector<float>>> &runs);
 
-/// Calibration data of every function that holds one of `layers`, from
-/// `samples` synthetic runs drawn from `seed`, keyed by the function.
+/// Runs from `path`: an .npz (numpy.savez) or a folder of .npy files, or
+/// one .npy, with one array per function argument, named after the
+/// argument's `kiln.name` (or "arg<i>"; a lone array fits a lone input).
+/// An array of shape [N, shape...] gives N runs; one whose first dimension
+/// is a multiple of the input's gives that many batches. Errors name the
+/// file, the input and the shapes.
+llvm::Expected<std::vector<std::vector<std::vector<float>>>>
+loadCalibrationRuns(mlir::func::FuncOp func, llvm::StringRef path);
+llvm::Expected<std::vector<std::vector<std::vector<float>>>>
+calibrationRuns(mlir::func::FuncOp func, const CalibrationSettings &source);
+
+/// Calibration data of every function that holds one of `layers`, keyed by
+/// the function. Errors are emitted on the function.
 mlir::FailureOr<llvm::DenseMap<mlir::Operation *, CalibrationData>>
-calibrateFunctionsOf(llvm::ArrayRef<LinearOp> layers, int64_t samples, unsigned seed);
+calibrateFunctionsOf(llvm::ArrayRef<LinearOp> layers, const CalibrationSettings &source);
 
 /// `count` runs of standard-normal arguments drawn from `seed`.
 std::vector<std::vector<std::vector<float>>> syntheticRuns(mlir::func::FuncOp func,

@@ -176,8 +176,10 @@ LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::
     return student.emitError() << "kiln-distill: the teacher has " << teacherLayers.size()
                                << " linear layers in @" << student.getSymName() << " but the "
                                << "student has " << studentLayers.size();
-  FailureOr<CalibrationData> data =
-      collectCalibration(teacher, syntheticRuns(teacher, settings.samples, settings.seed));
+  auto runs = calibrationRuns(teacher, settings);
+  if (!runs)
+    return teacher.emitError() << llvm::toString(runs.takeError());
+  FailureOr<CalibrationData> data = collectCalibration(teacher, *runs);
   if (failed(data))
     return failure();
   for (auto [layer, teacherLayer] : llvm::zip(studentLayers, teacherLayers)) {
@@ -239,7 +241,7 @@ struct DistillPass : kiln::impl::DistillBase<DistillPass> {
       module.emitError() << getArgument() << ": cannot read the teacher model '" << teacher << "'";
       return signalPassFailure();
     }
-    CalibrationSettings settings{calibSamples, calibSeed};
+    CalibrationSettings settings{calib, calibSamples, calibSeed};
     if (failed(distillModule(module, *teacherModule, layers, settings, resourceThreshold)))
       signalPassFailure();
   }

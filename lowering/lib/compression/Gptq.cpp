@@ -32,7 +32,7 @@ struct GptqPass : kiln::impl::GptqBase<GptqPass> {
     if (failed(selected))
       return signalPassFailure();
     // Calibrate every function on the uncompressed weights first.
-    auto calibration = calibrateFunctionsOf(*selected, calibSamples, calibSeed);
+    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
     if (failed(calibration))
       return signalPassFailure();
     for (LinearOp linear : *selected)

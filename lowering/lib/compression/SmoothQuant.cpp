@@ -58,7 +58,7 @@ struct SmoothQuantPass : kiln::impl::SmoothQuantBase<SmoothQuantPass> {
         selectLayers(getOperation(), layers, getArgument());
     if (failed(selected))
       return signalPassFailure();
-    auto calibration = calibrateFunctionsOf(*selected, calibSamples, calibSeed);
+    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
     if (failed(calibration))
       return signalPassFailure();
     for (LinearOp linear : llvm::reverse(*selected))

@@ -17,8 +17,11 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "kiln/Lowering/CompressionPasses.h.inc"
 
-/// How calibration inputs are produced for calibrated passes.
+/// Where calibration inputs come from: `path` (an .npz or a folder of .npy
+/// files, see docs/compression.md), or `samples` synthetic standard-normal
+/// runs drawn from `seed` when `path` is empty.
 struct CalibrationSettings {
+  std::string path;
   int64_t samples = 64;
   unsigned seed = 0;
 };

@@ -134,6 +134,8 @@ def Gptq : KilnCompressionPass<"kiln-gptq"> {
     Option<"groupSize", "group-size", "int64_t", "128", "group size along K (0: per channel)">,
     Option<"symmetric", "symmetric", "bool", "true", "symmetric (signed) or asymmetric codes">,
     Option<"damp", "damp", "double", "0.01", "damping, as a fraction of H's mean diagonal">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -157,6 +159,8 @@ def Distill : KilnCompressionPass<"kiln-distill"> {
                            "::mlir::func::FuncDialect"];
   let options = !listconcat(commonOptions, [
     Option<"teacher", "teacher", "std::string", "\"\"", "the uncompressed model (.mlir)">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -183,6 +187,8 @@ def Awq : KilnCompressionPass<"kiln-awq"> {
     Option<"groupSize", "group-size", "int64_t", "128", "group size along K (0: per channel)">,
     Option<"symmetric", "symmetric", "bool", "true", "symmetric (signed) or asymmetric codes">,
     Option<"gridPoints", "grid", "int64_t", "20", "alpha grid steps over [0, 1]">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -212,6 +218,8 @@ def SmoothQuant : KilnCompressionPass<"kiln-smoothquant"> {
     Option<"actClip", "act-clip", "std::string", "\"minmax\"",
            "activation range: minmax, percentile or mse">,
     Option<"percentile", "percentile", "double", "99.9", "percentile for act-clip=percentile">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
