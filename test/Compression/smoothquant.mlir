@@ -10,6 +10,6 @@
 // CHECK: %[[LOW:.*]] = arith.maximumf %[[ROUND]], %{{.*}}
 // CHECK: %[[HIGH:.*]] = arith.minimumf %[[LOW]], %{{.*}}
 // CHECK: %[[Q:.*]] = arith.mulf %[[HIGH]], %[[A]]
-// CHECK: kiln.linear %[[Q]], %{{.*}} {kiln.act_quant = {bits = 8 : i64, scale = {{.*}} : f32}} : (tensor<2x4xf32>, !kiln.compressed<8x4xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>)
+// CHECK: kiln.linear %[[Q]], %{{.*}} {kiln.act_quant = {bits = 8 : i64, scale = {{.*}} : f32}, kiln.rescaled} : (tensor<2x4xf32>, !kiln.compressed<8x4xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>)
 // RUN: not kiln-opt %S/Inputs/mlp-teacher.mlir --kiln-smoothquant="act-clip=max" 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: kiln-smoothquant: needs act-clip minmax, percentile or mse

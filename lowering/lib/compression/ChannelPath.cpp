@@ -153,8 +153,12 @@ bool canScaleLinearInput(LinearOp linear) {
 }
 
 FailureOr<std::string> scaleLinearInput(LinearOp linear, ArrayRef<float> inverseScale) {
+  // Both layers now differ from the uncompressed model by the scaling:
+  // kiln-distill and the report must not compare their weights directly.
+  linear->setAttr(kRescaledAttr, UnitAttr::get(linear.getContext()));
   if (std::optional<ChannelPath> path = foldablePath(linear)) {
     foldIntoProducer(*path, inverseScale);
+    path->producer->setAttr(kRescaledAttr, UnitAttr::get(linear.getContext()));
     return "folded into '" + layerName(path->producer) + "'";
   }
   auto type = cast<RankedTensorType>(linear.getInput().getType());

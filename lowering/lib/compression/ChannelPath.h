@@ -29,6 +29,10 @@ std::optional<ChannelPath> findPath(LinearOp producer, std::string &why);
 /// positive per-channel scaling (add, sub, max, min with constants scaled
 /// too; mul, div by constants), else inserts an arith.mulf by a constant of
 /// the input's static shape. Returns how, or failure for a dynamic input.
+/// Marks linears whose weights were rescaled against their input or output
+/// (AWQ, SmoothQuant): their weights are not comparable with the teacher's.
+inline constexpr llvm::StringLiteral kRescaledAttr = "kiln.rescaled";
+
 bool canScaleLinearInput(LinearOp linear);
 mlir::FailureOr<std::string> scaleLinearInput(LinearOp linear,
                                               llvm::ArrayRef<float> inverseScale);

@@ -1,5 +1,6 @@
 //===- Distill.cpp - refit compressed layers to the teacher's outputs ----===//
 #include "Calibration.h"
+#include "ChannelPath.h"
 #include "CompressionUtils.h"
 #include "Numerics.h"
 
@@ -187,6 +188,11 @@ LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::
     if ((filtered && !filter.match(name)) || !isa_and_nonnull<WeightOp, LowRankOp>(
                                                  layer.getWeight().getDefiningOp()))
       continue;
+    if (layer->hasAttr(kRescaledAttr)) {
+      layer.emitRemark() << "kiln-distill: layer '" << name
+                         << "' not refit: its weight was rescaled by AWQ or SmoothQuant";
+      continue;
+    }
     if (name != layerName(teacherLayer) ||
         cast<ShapedType>(layer.getWeight().getType()).getShape() !=
             cast<ShapedType>(teacherLayer.getWeight().getType()).getShape()) {
