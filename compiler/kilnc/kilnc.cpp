@@ -44,6 +44,13 @@ static cl::opt<std::string> recipePath(
 static cl::opt<bool> distill(
     "distill", cl::desc("refit compressed layers to the uncompressed model's outputs"),
     cl::init(false), cl::cat(kilncCategory));
+static cl::opt<std::string> calibPath(
+    "calib", cl::desc("calibration inputs: an .npz or a folder of .npy files, one array per "
+                      "model input (default: synthetic normal inputs)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<std::string> reportPath(
+    "report", cl::desc("print a per-layer compression table and write it as JSON to this file"),
+    cl::value_desc("report.json"), cl::init(""), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -80,5 +87,7 @@ int main(int argc, char **argv) {
   options.compression.symmetric = !asymmetric;
   options.compression.recipePath = recipePath;
   options.compression.distill = distill;
+  options.compression.calibPath = calibPath;
+  options.compression.reportPath = reportPath;
   return kiln::runDriver(options);
 }

@@ -81,17 +81,25 @@ int runDriver(const DriverOptions &options) {
     PassManager pm(&context);
     // Recipe stages first: their per-layer choices win over the flags.
     if (!options.compression.recipePath.empty())
-      if (llvm::Error error = addRecipePasses(pm, options.compression.recipePath))
+      if (llvm::Error error = addRecipePasses(pm, options.compression.recipePath,
+                                              options.compression.calibPath))
         return fail(llvm::toString(std::move(error)));
     buildCompressionPipeline(pm, options.compression);
-    // Distillation needs the uncompressed model as its teacher.
+    // Distillation and the report compare with the uncompressed model.
     OwningOpRef<ModuleOp> teacher;
-    if (options.compression.distill)
+    if (options.compression.distill || !options.compression.reportPath.empty())
       teacher = (*module)->clone();
+    CalibrationSettings calibration;
+    calibration.path = options.compression.calibPath;
     if (failed(pm.run(**module)))
       return fail(options.inputPath + ": compression failed (see the diagnostics above)");
-    if (teacher && failed(distillModule(**module, *teacher, "", CalibrationSettings(), 64)))
+    if (options.compression.distill &&
+        failed(distillModule(**module, *teacher, "", calibration, 64)))
       return fail(options.inputPath + ": distillation failed (see the diagnostics above)");
+    if (!options.compression.reportPath.empty() &&
+        failed(writeCompressionReport(*teacher, **module, calibration,
+                                      options.compression.reportPath, llvm::errs())))
+      return fail(options.inputPath + ": the compression report failed (see above)");
   }
   return writeOutput(options.outputPath, [&](llvm::raw_ostream &os) {
     (*module)->print(os);

@@ -23,7 +23,7 @@ namespace kiln {
 
 static constexpr llvm::StringLiteral kMethods[] = {
     "quantize-weights", "quantize-fp8", "quantize-log2", "quantize-codebook",
-    "prune-magnitude", "prune-channels", "low-rank", "gptq"};
+    "prune-magnitude", "prune-channels", "low-rank", "gptq", "awq", "smoothquant"};
 
 static llvm::Error recipeError(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -32,7 +32,8 @@ static llvm::Error recipeError(StringRef path, const llvm::Twine &message) {
 
 /// "kiln-<method>{layers="..." key=value ...}" for one stage.
 static llvm::Expected<std::string> stagePipeline(StringRef path, size_t index,
-                                                 const llvm::json::Value &stage) {
+                                                 const llvm::json::Value &stage,
+                                                 StringRef calibPath) {
   std::string where = "stage " + std::to_string(index);
   const llvm::json::Object *object = stage.getAsObject();
   if (!object)
@@ -82,11 +83,19 @@ static llvm::Expected<std::string> stagePipeline(StringRef path, size_t index,
       pipeline += key.str() + "=" + text + " ";
     }
   }
+  bool calibrated = llvm::is_contained({"gptq", "awq", "smoothquant"}, *method);
+  const llvm::json::Object *options = object->getObject("options");
+  if (calibrated && !calibPath.empty() && !(options && options->get("calib"))) {
+    llvm::Expected<std::string> value = quoted(calibPath);
+    if (!value)
+      return value.takeError();
+    pipeline += "calib=" + *value + " ";
+  }
   pipeline += "}";
   return pipeline;
 }
 
-llvm::Error addRecipePasses(OpPassManager &pm, StringRef path) {
+llvm::Error addRecipePasses(OpPassManager &pm, StringRef path, StringRef calibPath) {
   static std::once_flag registered;
   std::call_once(registered, [] {
     registerKilnPasses();
@@ -103,7 +112,7 @@ llvm::Error addRecipePasses(OpPassManager &pm, StringRef path) {
   if (!stages)
     return recipeError(path, "expected an object with a \"stages\" array");
   for (auto [index, stage] : llvm::enumerate(*stages)) {
-    llvm::Expected<std::string> pipeline = stagePipeline(path, index, stage);
+    llvm::Expected<std::string> pipeline = stagePipeline(path, index, stage, calibPath);
     if (!pipeline)
       return pipeline.takeError();
     std::string errors;

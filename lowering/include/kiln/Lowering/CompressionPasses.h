@@ -33,9 +33,22 @@ mlir::LogicalResult distillModule(mlir::ModuleOp student, mlir::ModuleOp teacher
                                   llvm::StringRef layers, const CalibrationSettings &calibration,
                                   int64_t resourceThreshold);
 
+/// Compares the compressed `student` with the uncompressed `teacher` on the
+/// calibration inputs: per layer the encoding, bytes before and after and
+/// the relative output error on the teacher's layer inputs; for the model
+/// the size ratio of the linear weights and the end-to-end relative L2,
+/// cosine similarity and top-1 agreement. Prints a table to `table` and
+/// writes JSON to `jsonPath` (when not empty).
+mlir::LogicalResult writeCompressionReport(mlir::ModuleOp teacher, mlir::ModuleOp student,
+                                           const CalibrationSettings &calibration,
+                                           llvm::StringRef jsonPath, llvm::raw_ostream &table);
+
 /// Adds the stages of the JSON recipe at `path` to `pm` (format in
 /// docs/compression.md); errors name the file, the stage and the reason.
-llvm::Error addRecipePasses(mlir::OpPassManager &pm, llvm::StringRef path);
+/// Calibrated stages (gptq, awq, smoothquant) without their own "calib"
+/// option read `calibPath` when it is not empty.
+llvm::Error addRecipePasses(mlir::OpPassManager &pm, llvm::StringRef path,
+                            llvm::StringRef calibPath = "");
 
 } // namespace kiln
 

@@ -25,6 +25,10 @@ struct CompressionOptions {
   std::string recipePath;
   /// Refit compressed layers to the uncompressed model (kiln-distill).
   bool distill = false;
+  /// Calibration inputs (.npz or folder of .npy); empty: synthetic.
+  std::string calibPath;
+  /// Write the compression report (JSON) here and print its table.
+  std::string reportPath;
 };
 
 /// Adds the compression passes that `options` asks for.
