@@ -51,6 +51,9 @@ static cl::opt<std::string> calibPath(
 static cl::opt<std::string> reportPath(
     "report", cl::desc("print a per-layer compression table and write it as JSON to this file"),
     cl::value_desc("report.json"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<std::string> evalPath(
+    "eval", cl::desc("inputs the --report evaluates on (default: the --calib inputs)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -89,5 +92,6 @@ int main(int argc, char **argv) {
   options.compression.distill = distill;
   options.compression.calibPath = calibPath;
   options.compression.reportPath = reportPath;
+  options.compression.evalPath = evalPath;
   return kiln::runDriver(options);
 }

@@ -96,8 +96,11 @@ int runDriver(const DriverOptions &options) {
     if (options.compression.distill &&
         failed(distillModule(**module, *teacher, "", calibration, 64)))
       return fail(options.inputPath + ": distillation failed (see the diagnostics above)");
+    CalibrationSettings evaluation = calibration;
+    if (!options.compression.evalPath.empty())
+      evaluation.path = options.compression.evalPath;
     if (!options.compression.reportPath.empty() &&
-        failed(writeCompressionReport(*teacher, **module, calibration,
+        failed(writeCompressionReport(*teacher, **module, evaluation,
                                       options.compression.reportPath, llvm::errs())))
       return fail(options.inputPath + ": the compression report failed (see above)");
   }

@@ -21,9 +21,9 @@ struct AwqPass : kiln::impl::AwqBase<AwqPass> {
   using AwqBase::AwqBase;
 
   void runOnOperation() override {
-    if (bits < 2 || bits > 8 || groupSize < 0 || calibSamples <= 0 || gridPoints < 1) {
+    if (bits < 2 || bits > 8 || groupSize < 0 || calibSamples <= 0 || gridPoints < 0) {
       getOperation()->emitError() << getArgument()
-                                  << ": needs bits 2..8, group-size >= 0, grid >= 1 and "
+                                  << ": needs bits 2..8, group-size >= 0, grid >= 0 and "
                                      "calib-samples > 0";
       return signalPassFailure();
     }

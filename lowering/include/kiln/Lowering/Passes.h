@@ -29,6 +29,8 @@ struct CompressionOptions {
   std::string calibPath;
   /// Write the compression report (JSON) here and print its table.
   std::string reportPath;
+  /// Inputs the report evaluates on (default: the calibration inputs).
+  std::string evalPath;
 };
 
 /// Adds the compression passes that `options` asks for.
