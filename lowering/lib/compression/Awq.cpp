@@ -27,18 +27,15 @@ struct AwqPass : kiln::impl::AwqBase<AwqPass> {
                                      "calib-samples > 0";
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
-    if (failed(calibration))
-      return signalPassFailure();
     // Last to first: a consumer's 1/s folds into its producer's dense weight
     // before the producer itself is quantized.
-    for (LinearOp linear : llvm::reverse(*selected))
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        quantize(linear, *weight, (*calibration)[linear->getParentOfType<func::FuncOp>()]);
+    if (failed(forEachCalibratedLayer(
+            getOperation(), layers, getArgument(), {calib, calibSamples, calibSeed},
+            /*lastFirst=*/true, [&](LinearOp linear, DenseWeight &weight, CalibrationData &data) {
+              quantize(linear, weight, data);
+              return success();
+            })))
+      signalPassFailure();
   }
 
   void quantize(LinearOp linear, DenseWeight &weight, CalibrationData &data) {

@@ -182,4 +182,22 @@ calibrateFunctionsOf(ArrayRef<LinearOp> layers, const CalibrationSettings &sourc
   return calibration;
 }
 
+LogicalResult forEachCalibratedLayer(
+    Operation *root, StringRef pattern, StringRef passName, const CalibrationSettings &settings,
+    bool lastFirst, function_ref<LogicalResult(LinearOp, DenseWeight &, CalibrationData &)> rewrite) {
+  FailureOr<SmallVector<LinearOp>> selected = selectLayers(root, pattern, passName);
+  if (failed(selected))
+    return failure();
+  auto calibration = calibrateFunctionsOf(*selected, settings);
+  if (failed(calibration))
+    return failure();
+  if (lastFirst)
+    std::reverse(selected->begin(), selected->end());
+  for (LinearOp linear : *selected)
+    if (std::optional<DenseWeight> weight = getDenseWeight(linear))
+      if (failed(rewrite(linear, *weight, (*calibration)[linear->getParentOfType<func::FuncOp>()])))
+        return failure();
+  return success();
+}
+
 } // namespace kiln::compression

@@ -8,6 +8,8 @@
 #ifndef KILN_LOWERING_COMPRESSION_CALIBRATION_H
 #define KILN_LOWERING_COMPRESSION_CALIBRATION_H
 
+#include "CompressionUtils.h"
+
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
 
@@ -56,6 +58,15 @@ calibrationRuns(mlir::func::FuncOp func, const CalibrationSettings &source);
 /// the function. Errors are emitted on the function.
 mlir::FailureOr<llvm::DenseMap<mlir::Operation *, CalibrationData>>
 calibrateFunctionsOf(llvm::ArrayRef<LinearOp> layers, const CalibrationSettings &source);
+
+/// Calls `rewrite` on every layer selected by `pattern` whose weight is a
+/// dense constant, with the calibration data of its function (collected on
+/// the uncompressed model before any rewrite); last to first when
+/// `lastFirst`. Fails on a bad pattern or unusable calibration inputs.
+mlir::LogicalResult forEachCalibratedLayer(
+    mlir::Operation *root, llvm::StringRef pattern, llvm::StringRef passName,
+    const CalibrationSettings &settings, bool lastFirst,
+    llvm::function_ref<mlir::LogicalResult(LinearOp, DenseWeight &, CalibrationData &)> rewrite);
 
 /// `count` runs of standard-normal arguments drawn from `seed`.
 std::vector<std::vector<std::vector<float>>> syntheticRuns(mlir::func::FuncOp func,

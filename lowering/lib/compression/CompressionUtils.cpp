@@ -5,6 +5,9 @@
 
 #include "llvm/Support/Regex.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace mlir;
 
 namespace kiln::compression {
@@ -55,6 +58,28 @@ std::optional<DenseWeight> getDenseWeight(LinearOp linear) {
   return DenseWeight{constant, type, type.getDimSize(0), type.getDimSize(1), std::move(*values)};
 }
 
+LogicalResult forEachDenseLayer(Operation *root, StringRef pattern, StringRef passName,
+                                function_ref<LogicalResult(LinearOp, DenseWeight &)> rewrite,
+                                bool lastFirst) {
+  FailureOr<SmallVector<LinearOp>> selected = selectLayers(root, pattern, passName);
+  if (failed(selected))
+    return failure();
+  if (lastFirst)
+    std::reverse(selected->begin(), selected->end());
+  for (LinearOp linear : *selected)
+    if (std::optional<DenseWeight> weight = getDenseWeight(linear))
+      if (failed(rewrite(linear, *weight)))
+        return failure();
+  return success();
+}
+
+std::vector<float> rowAbsMax(const DenseWeight &weight) {
+  std::vector<float> result(static_cast<size_t>(weight.rows), 0.0f);
+  for (int64_t i = 0; i < weight.rows * weight.cols; ++i)
+    result[i / weight.cols] = std::max(result[i / weight.cols], std::fabs(weight.values[i]));
+  return result;
+}
+
 WeightBuilder makeArrays(LinearOp linear, StringRef tag, int64_t resourceThreshold) {
   static unsigned counter = 0; // blob names only need to be unique
   return WeightBuilder(linear.getContext(), resourceThreshold,
@@ -84,7 +109,7 @@ int64_t storedBytes(Value weight) {
   return 0;
 }
 
-static void eraseDeadProducers(Operation *op) {
+void eraseDeadProducers(Operation *op) {
   if (!op || !op->use_empty())
     return;
   SmallVector<Operation *> producers;

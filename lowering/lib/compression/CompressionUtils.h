@@ -32,6 +32,19 @@ struct DenseWeight {
 };
 std::optional<DenseWeight> getDenseWeight(LinearOp linear);
 
+/// Calls `rewrite` on every layer selected by `pattern` whose weight is a
+/// dense constant (last to first when `lastFirst`). Fails on a bad pattern.
+mlir::LogicalResult
+forEachDenseLayer(mlir::Operation *root, llvm::StringRef pattern, llvm::StringRef passName,
+                  llvm::function_ref<mlir::LogicalResult(LinearOp, DenseWeight &)> rewrite,
+                  bool lastFirst = false);
+
+/// max |W[n, :]| per output channel n.
+std::vector<float> rowAbsMax(const DenseWeight &weight);
+
+/// Erases `op` once unused, then the compressed producers only it used.
+void eraseDeadProducers(mlir::Operation *op);
+
 /// Arrays for a new weight of `linear`, named "<layer>.<tag>.<suffix>".
 WeightBuilder makeArrays(LinearOp linear, llvm::StringRef tag, int64_t resourceThreshold);
 

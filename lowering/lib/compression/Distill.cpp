@@ -155,19 +155,6 @@ Refit refitWeight(LinearOp linear, const Teaching &teaching, int64_t threshold) 
   return {nullptr, "", "quantized sparse weights are not refit"};
 }
 
-/// Erases `op` and the compressed producers only it used.
-void eraseTree(Operation *op) {
-  if (!op || !op->use_empty())
-    return;
-  SmallVector<Operation *> producers;
-  for (Value operand : op->getOperands())
-    producers.push_back(operand.getDefiningOp());
-  op->erase();
-  for (Operation *producer : producers)
-    if (producer && isa<WeightOp, LowRankOp, arith::ConstantOp>(producer))
-      eraseTree(producer);
-}
-
 LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::Regex &filter,
                               bool filtered, const CalibrationSettings &settings,
                               int64_t threshold) {
@@ -218,14 +205,14 @@ LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::
     double after = numerics::relativeOutputError(teaching.inputs->data(), teaching.rows,
                                                  teaching.weight.data(), refitValues.data(), n, k);
     if (!(after < before)) {
-      eraseTree(refit.weight.getDefiningOp());
+      eraseDeadProducers(refit.weight.getDefiningOp());
       layer.emitRemark() << "kiln-distill: layer '" << name << "' kept: refitting the "
                          << refit.method << " would not lower the error " << before;
       continue;
     }
     Operation *old = layer.getWeight().getDefiningOp();
     layer.getWeightMutable().assign(refit.weight);
-    eraseTree(old);
+    eraseDeadProducers(old);
     layer.emitRemark() << "kiln-distill: layer '" << name << "': refit the " << refit.method
                        << "; relative output error " << before << " -> " << after;
   }

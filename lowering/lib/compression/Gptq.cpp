@@ -27,19 +27,12 @@ struct GptqPass : kiln::impl::GptqBase<GptqPass> {
                                      "damp >= 0";
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    // Calibrate every function on the uncompressed weights first.
-    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
-    if (failed(calibration))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        if (failed(quantize(linear, *weight,
-                            (*calibration)[linear->getParentOfType<func::FuncOp>()])))
-          return signalPassFailure();
+    if (failed(forEachCalibratedLayer(
+            getOperation(), layers, getArgument(), {calib, calibSamples, calibSeed},
+            /*lastFirst=*/false, [&](LinearOp linear, DenseWeight &weight, CalibrationData &data) {
+              return quantize(linear, weight, data);
+            })))
+      signalPassFailure();
   }
 
   LogicalResult quantize(LinearOp linear, DenseWeight &weight, const CalibrationData &data) {

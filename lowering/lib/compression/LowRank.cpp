@@ -33,13 +33,12 @@ struct LowRankPass : kiln::impl::LowRankBase<LowRankPass> {
           << " factor-bits=" << unsigned(factorBits);
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        factorise(linear, *weight);
+    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
+                                 [&](LinearOp linear, DenseWeight &weight) {
+          factorise(linear, weight);
+          return success();
+        })))
+      signalPassFailure();
   }
 
   /// The rank the options ask for, given descending singular values.

@@ -44,13 +44,12 @@ struct PruneMagnitudePass : kiln::impl::PruneMagnitudeBase<PruneMagnitudePass> {
                                   << int64_t(n) << " m=" << int64_t(m) << " density=" << double(density);
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        prune(linear, *weight, structured);
+    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
+                                 [&](LinearOp linear, DenseWeight &weight) {
+          prune(linear, weight, structured);
+          return success();
+        })))
+      signalPassFailure();
   }
 
   void prune(LinearOp linear, DenseWeight &weight, bool structured) {

@@ -28,13 +28,12 @@ struct QuantizeCodebookPass : kiln::impl::QuantizeCodebookBase<QuantizeCodebookP
           << " vector-size=" << int64_t(vectorSize) << " group-size=" << int64_t(groupSize);
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        quantize(linear, *weight);
+    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
+                                 [&](LinearOp linear, DenseWeight &weight) {
+          quantize(linear, weight);
+          return success();
+        })))
+      signalPassFailure();
   }
 
   void quantize(LinearOp linear, DenseWeight &weight) {

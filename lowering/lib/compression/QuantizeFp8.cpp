@@ -23,24 +23,21 @@ struct QuantizeFp8Pass : kiln::impl::QuantizeFp8Base<QuantizeFp8Pass> {
   using QuantizeFp8Base::QuantizeFp8Base;
 
   void runOnOperation() override {
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        quantize(linear, *weight);
+    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
+                                 [&](LinearOp linear, DenseWeight &weight) {
+          quantize(linear, weight);
+          return success();
+        })))
+      signalPassFailure();
   }
 
   void quantize(LinearOp linear, DenseWeight &weight) {
     MLIRContext *ctx = &getContext();
     std::vector<float> scales(size_t(weight.rows));
     std::vector<uint32_t> codes(weight.values.size());
+    std::vector<float> absMax = rowAbsMax(weight);
     for (int64_t r = 0; r < weight.rows; ++r) {
-      float absMax = 0.0f;
-      for (int64_t c = 0; c < weight.cols; ++c)
-        absMax = std::max(absMax, std::fabs(weight.values[r * weight.cols + c]));
-      scales[r] = absMax > 0 ? absMax / kLargestE4M3 : 1.0f;
+      scales[r] = absMax[r] > 0 ? absMax[r] / kLargestE4M3 : 1.0f;
       for (int64_t c = 0; c < weight.cols; ++c)
         codes[r * weight.cols + c] =
             codec::floatToE4M3(weight.values[r * weight.cols + c] / scales[r]);

@@ -25,25 +25,22 @@ struct QuantizeLog2Pass : kiln::impl::QuantizeLog2Base<QuantizeLog2Pass> {
       getOperation()->emitError() << getArgument() << ": bits must be 3 to 8, got " << unsigned(bits);
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    for (LinearOp linear : *selected)
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        quantize(linear, *weight);
+    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
+                                 [&](LinearOp linear, DenseWeight &weight) {
+          quantize(linear, weight);
+          return success();
+        })))
+      signalPassFailure();
   }
 
   void quantize(LinearOp linear, DenseWeight &weight) {
     MLIRContext *ctx = &getContext();
     std::vector<float> scales(size_t(weight.rows));
     std::vector<uint32_t> codes(weight.values.size());
+    std::vector<float> absMax = rowAbsMax(weight);
     for (int64_t r = 0; r < weight.rows; ++r) {
       const float *row = &weight.values[r * weight.cols];
-      float absMax = 0.0f;
-      for (int64_t c = 0; c < weight.cols; ++c)
-        absMax = std::max(absMax, std::fabs(row[c]));
-      scales[r] = absMax > 0 ? absMax : 1.0f;
+      scales[r] = absMax[r] > 0 ? absMax[r] : 1.0f;
       for (int64_t c = 0; c < weight.cols; ++c)
         codes[r * weight.cols + c] = codec::quantizeLog2(row[c], scales[r], bits);
     }

@@ -54,16 +54,14 @@ struct SmoothQuantPass : kiln::impl::SmoothQuantBase<SmoothQuantPass> {
                                      "0 < percentile <= 100 and calib-samples > 0";
       return signalPassFailure();
     }
-    FailureOr<SmallVector<LinearOp>> selected =
-        selectLayers(getOperation(), layers, getArgument());
-    if (failed(selected))
-      return signalPassFailure();
-    auto calibration = calibrateFunctionsOf(*selected, {calib, calibSamples, calibSeed});
-    if (failed(calibration))
-      return signalPassFailure();
-    for (LinearOp linear : llvm::reverse(*selected))
-      if (std::optional<DenseWeight> weight = getDenseWeight(linear))
-        quantize(linear, *weight, (*calibration)[linear->getParentOfType<func::FuncOp>()], *method);
+    // Last to first, as in kiln-awq.
+    if (failed(forEachCalibratedLayer(
+            getOperation(), layers, getArgument(), {calib, calibSamples, calibSeed},
+            /*lastFirst=*/true, [&](LinearOp linear, DenseWeight &weight, CalibrationData &data) {
+              quantize(linear, weight, data, *method);
+              return success();
+            })))
+      signalPassFailure();
   }
 
   /// s_k = max|X_k|^alpha / max|W_k|^(1-alpha), or all ones.

@@ -19,22 +19,6 @@ using namespace kiln;
 
 namespace {
 
-/// Relative L2 distance of two models' outputs over the same runs.
-double relativeDistance(func::FuncOp reference, func::FuncOp candidate,
-                        const std::vector<std::vector<std::vector<float>>> &runs) {
-  double error = 0, norm = 0;
-  for (const auto &arguments : runs) {
-    auto want = compression::evaluateFunction(reference, arguments);
-    auto got = compression::evaluateFunction(candidate, arguments);
-    EXPECT_TRUE(succeeded(want) && succeeded(got));
-    for (size_t i = 0; i < (*want)[0].size(); ++i) {
-      error += std::pow(double((*want)[0][i]) - (*got)[0][i], 2);
-      norm += std::pow(double((*want)[0][i]), 2);
-    }
-  }
-  return std::sqrt(error / norm);
-}
-
 TEST(AwqPass, FoldsScalesIntoTheProducerAndBeatsRoundToNearest) {
   DialectRegistry registry;
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
@@ -75,8 +59,8 @@ TEST(AwqPass, FoldsScalesIntoTheProducerAndBeatsRoundToNearest) {
 
   auto teacherFunc = *teacher->getOps<func::FuncOp>().begin();
   auto runs = compression::syntheticRuns(teacherFunc, 16, 99); // held-out inputs
-  double awqError = relativeDistance(teacherFunc, awqFunc, runs);
-  double rtnError = relativeDistance(teacherFunc, rtnFunc, runs);
+  double awqError = testmodels::endToEndError(teacherFunc, awqFunc, runs);
+  double rtnError = testmodels::endToEndError(teacherFunc, rtnFunc, runs);
   std::cout << "int3 g16 end-to-end relative error: RTN " << rtnError << ", AWQ " << awqError << "\n";
   EXPECT_LT(awqError, rtnError);
 }

@@ -1,5 +1,6 @@
 //===- NumericsTest.cpp - SVD, k-means, Cholesky and GPTQ ----------------===//
 #include "Numerics.h"
+#include "TestModels.h"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +12,7 @@ using namespace kiln::numerics;
 
 namespace {
 
-std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 engine(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> values(size_t(rows * cols));
-  for (float &value : values)
-    value = normal(engine);
-  return values;
-}
+using testmodels::randomMatrix;
 
 TEST(Numerics, SolveSpdSolvesTheSystem) {
   const int64_t n = 6;

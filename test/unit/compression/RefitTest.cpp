@@ -1,5 +1,6 @@
 //===- RefitTest.cpp - least-squares distillation refits -----------------===//
 #include "Numerics.h"
+#include "TestModels.h"
 
 #include <gtest/gtest.h>
 
@@ -11,14 +12,7 @@ using namespace kiln::numerics;
 
 namespace {
 
-std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
-  std::mt19937 engine(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> values(static_cast<size_t>(rows * cols));
-  for (float &value : values)
-    value = normal(engine);
-  return values;
-}
+using testmodels::randomMatrix;
 
 /// Correlated inputs X [samples, k]: standard normals through a random mix.
 std::vector<float> correlatedInputs(int64_t samples, int64_t k, unsigned seed) {

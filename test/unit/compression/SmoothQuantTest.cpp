@@ -19,20 +19,6 @@ using namespace kiln;
 
 namespace {
 
-double endToEndError(func::FuncOp reference, func::FuncOp candidate) {
-  double error = 0, norm = 0;
-  for (const auto &arguments : compression::syntheticRuns(reference, 16, 99)) {
-    auto want = compression::evaluateFunction(reference, arguments);
-    auto got = compression::evaluateFunction(candidate, arguments);
-    EXPECT_TRUE(succeeded(want) && succeeded(got));
-    for (size_t i = 0; i < (*want)[0].size(); ++i) {
-      error += std::pow(double((*want)[0][i]) - (*got)[0][i], 2);
-      norm += std::pow(double((*want)[0][i]), 2);
-    }
-  }
-  return std::sqrt(error / norm);
-}
-
 TEST(SmoothQuant, MigrationBeatsPlainW8A8WithOutlierChannels) {
   DialectRegistry registry;
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect, math::MathDialect>();
@@ -55,8 +41,8 @@ TEST(SmoothQuant, MigrationBeatsPlainW8A8WithOutlierChannels) {
   // Both really quantize fc2's input: the fake-quant ops are there.
   EXPECT_EQ(std::distance(func(plain).getOps<math::RoundEvenOp>().begin(),
                           func(plain).getOps<math::RoundEvenOp>().end()), 1);
-  double smoothError = endToEndError(func(teacher), func(smooth));
-  double plainError = endToEndError(func(teacher), func(plain));
+  double smoothError = testmodels::endToEndError(func(teacher), func(smooth), compression::syntheticRuns(func(teacher), 16, 99));
+  double plainError = testmodels::endToEndError(func(teacher), func(plain), compression::syntheticRuns(func(teacher), 16, 99));
   std::cout << "W8A8 end-to-end relative error: plain " << plainError << ", SmoothQuant "
             << smoothError << "\n";
   EXPECT_LT(smoothError, plainError);

@@ -2,11 +2,25 @@
 #ifndef KILN_TEST_UNIT_COMPRESSION_TESTMODELS_H
 #define KILN_TEST_UNIT_COMPRESSION_TESTMODELS_H
 
+#include "Calibration.h"
+
+#include <cmath>
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace kiln::testmodels {
+
+/// A [rows, cols] matrix of standard normals.
+inline std::vector<float> randomMatrix(int64_t rows, int64_t cols, unsigned seed) {
+  std::mt19937 engine(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> values(static_cast<size_t>(rows * cols));
+  for (float &value : values)
+    value = normal(engine);
+  return values;
+}
 
 /// A dense<...> literal of normal(0, scale) values; row r is multiplied by
 /// rowGain(r) so tests can make some channels much larger than others.
@@ -46,6 +60,23 @@ std::string mlp(int64_t batch, int64_t k, int64_t hidden, int64_t out, Gain hidd
      << ") -> " << tensor(batch, out) << " loc(\"fc2 (Gemm)\")\n"
      << "  return %y : " << tensor(batch, out) << "\n}\n";
   return os.str();
+}
+
+/// Relative L2 distance of two functions' first results over `runs`.
+inline double endToEndError(mlir::func::FuncOp reference, mlir::func::FuncOp candidate,
+                            const std::vector<std::vector<std::vector<float>>> &runs) {
+  double error = 0, norm = 0;
+  for (const auto &arguments : runs) {
+    auto want = compression::evaluateFunction(reference, arguments);
+    auto got = compression::evaluateFunction(candidate, arguments);
+    if (mlir::failed(want) || mlir::failed(got))
+      return INFINITY;
+    for (size_t i = 0; i < (*want)[0].size(); ++i) {
+      error += std::pow(double((*want)[0][i]) - (*got)[0][i], 2);
+      norm += std::pow(double((*want)[0][i]), 2);
+    }
+  }
+  return std::sqrt(error / norm);
 }
 
 } // namespace kiln::testmodels
