@@ -23,7 +23,7 @@ namespace kiln {
 
 static constexpr llvm::StringLiteral kMethods[] = {
     "quantize-weights", "quantize-fp8", "quantize-log2", "quantize-codebook",
-    "prune-magnitude", "prune-channels", "low-rank", "gptq", "awq", "smoothquant"};
+    "prune-magnitude", "prune-channels", "low-rank", "gptq", "awq", "smoothquant", "prune-allocate"};
 
 static llvm::Error recipeError(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -83,7 +83,7 @@ static llvm::Expected<std::string> stagePipeline(StringRef path, size_t index,
       pipeline += key.str() + "=" + text + " ";
     }
   }
-  bool calibrated = llvm::is_contained({"gptq", "awq", "smoothquant"}, *method);
+  bool calibrated = llvm::is_contained({"gptq", "awq", "smoothquant", "prune-allocate"}, *method);
   const llvm::json::Object *options = object->getObject("options");
   if (calibrated && !calibPath.empty() && !(options && options->get("calib"))) {
     llvm::Expected<std::string> value = quoted(calibPath);

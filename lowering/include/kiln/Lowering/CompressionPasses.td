@@ -226,4 +226,25 @@ def SmoothQuant : KilnCompressionPass<"kiln-smoothquant"> {
   ]);
 }
 
+def PruneAllocate : KilnCompressionPass<"kiln-prune-allocate"> {
+  let summary = "unstructured pruning with per-layer densities from calibration sensitivity";
+  let description = [{
+    Chooses each selected layer's density from {1.0, 0.9, ..., 0.1} so that
+    the selected layers together keep at most `density` of their weights,
+    greedily giving up weights where magnitude pruning raises the layer's
+    relative squared output error on the calibration inputs the least per
+    weight removed; then prunes each layer (as kiln-prune-magnitude) to its
+    density and reports it in a remark.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"density", "density", "double", "0.5", "fraction of all selected weights kept">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ]);
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD
