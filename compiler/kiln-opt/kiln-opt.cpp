@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -12,6 +13,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
+  kiln::registerKilnCompressionPasses();
   kiln::registerKilnPipelines();
   kiln::registerKilnHostPasses();
   kiln::registerHostPipelines();

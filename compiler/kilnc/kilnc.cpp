@@ -71,6 +71,22 @@ static cl::opt<int64_t> groupSize("group-size",
                                   cl::init(0), cl::cat(kilncCategory));
 static cl::opt<bool> asymmetric("asymmetric", cl::desc("asymmetric (zero-point) codes"),
                                 cl::init(false), cl::cat(kilncCategory));
+static cl::opt<std::string> recipePath(
+    "recipe", cl::desc("JSON compression recipe with per-layer stages (docs/compression.md)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<bool> distill(
+    "distill", cl::desc("refit compressed layers to the uncompressed model's outputs"),
+    cl::init(false), cl::cat(kilncCategory));
+static cl::opt<std::string> calibPath(
+    "calib", cl::desc("calibration inputs: an .npz or a folder of .npy files, one array per "
+                      "model input (default: synthetic normal inputs)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<std::string> reportPath(
+    "report", cl::desc("print a per-layer compression table and write it as JSON to this file"),
+    cl::value_desc("report.json"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<std::string> evalPath(
+    "eval", cl::desc("inputs the --report evaluates on (default: the --calib inputs)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -116,5 +132,10 @@ int main(int argc, char **argv) {
   options.compression.perGroup = groupSize > 0;
   options.compression.groupSize = groupSize > 0 ? int64_t(groupSize) : 128;
   options.compression.symmetric = !asymmetric;
+  options.compression.recipePath = recipePath;
+  options.compression.distill = distill;
+  options.compression.calibPath = calibPath;
+  options.compression.reportPath = reportPath;
+  options.compression.evalPath = evalPath;
   return kiln::runDriver(options);
 }

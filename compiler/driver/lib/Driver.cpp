@@ -1,15 +1,19 @@
 //===- Driver.cpp - kilnc's stages ---------------------------------------===//
 #include "kiln/Driver/Driver.h"
 #include "kiln/Importer/OnnxImporter.h"
+#include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Targets/Cuda/CudaTarget.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 #include "kiln/Targets/Host/HostTarget.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -114,11 +118,14 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
 int runDriver(const DriverOptions &options) {
   DialectRegistry registry;
   registerImportedDialects(registry);
-  registry.insert<KilnDialect>();
+  registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
   host::registerHostTargetDialects(registry);
   gpu_target::registerGpuTargetDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Print warnings and remarks too (compression passes explain skipped layers).
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
   auto module = loadModel(context, options);
   if (!module)
@@ -126,9 +133,30 @@ int runDriver(const DriverOptions &options) {
 
   if (options.emit != EmitKind::ImportedIR) {
     PassManager pm(&context);
+    // Recipe stages first: their per-layer choices win over the flags.
+    if (!options.compression.recipePath.empty())
+      if (llvm::Error error = addRecipePasses(pm, options.compression.recipePath,
+                                              options.compression.calibPath))
+        return fail(llvm::toString(std::move(error)));
     buildCompressionPipeline(pm, options.compression);
+    // Distillation and the report compare with the uncompressed model.
+    OwningOpRef<ModuleOp> teacher;
+    if (options.compression.distill || !options.compression.reportPath.empty())
+      teacher = (*module)->clone();
+    CalibrationSettings calibration;
+    calibration.path = options.compression.calibPath;
     if (failed(pm.run(**module)))
       return fail(options.inputPath + ": compression failed (see the diagnostics above)");
+    if (options.compression.distill &&
+        failed(distillModule(**module, *teacher, "", calibration, 64)))
+      return fail(options.inputPath + ": distillation failed (see the diagnostics above)");
+    CalibrationSettings evaluation = calibration;
+    if (!options.compression.evalPath.empty())
+      evaluation.path = options.compression.evalPath;
+    if (!options.compression.reportPath.empty() &&
+        failed(writeCompressionReport(*teacher, **module, evaluation,
+                                      options.compression.reportPath, llvm::errs())))
+      return fail(options.inputPath + ": the compression report failed (see above)");
   }
   if (options.target == Target::Host)
     return compileHost(**module, options);

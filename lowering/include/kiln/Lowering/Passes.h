@@ -21,6 +21,16 @@ struct CompressionOptions {
   bool perGroup = false;
   int64_t groupSize = 128;
   bool symmetric = true;
+  /// A JSON compression recipe (docs/compression.md); empty: none.
+  std::string recipePath;
+  /// Refit compressed layers to the uncompressed model (kiln-distill).
+  bool distill = false;
+  /// Calibration inputs (.npz or folder of .npy); empty: synthetic.
+  std::string calibPath;
+  /// Write the compression report (JSON) here and print its table.
+  std::string reportPath;
+  /// Inputs the report evaluates on (default: the calibration inputs).
+  std::string evalPath;
 };
 
 /// Adds the compression passes that `options` asks for.

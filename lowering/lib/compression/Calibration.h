@@ -1,0 +1,77 @@
+//===- Calibration.h - activation statistics for calibrated compression --===//
+//
+// The inputs each kiln.linear sees on calibration data, collected with a
+// small reference evaluator of kiln.linear and elementwise arith ops on
+// constants (until Kiln's own compiled host code can run the model).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_LOWERING_COMPRESSION_CALIBRATION_H
+#define KILN_LOWERING_COMPRESSION_CALIBRATION_H
+
+#include "CompressionUtils.h"
+
+#include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CompressionPasses.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Error.h"
+
+#include <vector>
+
+namespace kiln::compression {
+
+/// Per kiln.linear: X [rows, K], every input row it saw, in order.
+struct CalibrationData {
+  llvm::DenseMap<mlir::Operation *, std::vector<float>> inputs;
+  /// Rows of X for `linear` (0 when it never ran).
+  int64_t rows(LinearOp linear) const;
+};
+
+/// Runs `func` on one set of arguments (row-major buffers of the arguments'
+/// static shapes) and returns its results; records the linears' inputs in
+/// `record` when given. Fails with an error naming the first op it cannot
+/// evaluate (it runs kiln.linear, elementwise arith ops and math.roundeven).
+mlir::FailureOr<std::vector<std::vector<float>>>
+evaluateFunction(mlir::func::FuncOp func, const std::vector<std::vector<float>> &arguments,
+                 CalibrationData *record = nullptr);
+
+/// Runs `func` once per entry of `runs` (one row-major buffer per function
+/// argument, of the argument's static shape) and records the linears'
+/// inputs. Fails with an error naming the first op it cannot evaluate.
+mlir::FailureOr<CalibrationData>
+collectCalibration(mlir::func::FuncOp func,
+                   const std::vector<std::vector<std::vector<float>>> &runs);
+
+/// Runs from `path`: an .npz (numpy.savez) or a folder of .npy files, or
+/// one .npy, with one array per function argument, named after the
+/// argument's `kiln.name` (or "arg<i>"; a lone array fits a lone input).
+/// An array of shape [N, shape...] gives N runs; one whose first dimension
+/// is a multiple of the input's gives that many batches. Errors name the
+/// file, the input and the shapes.
+llvm::Expected<std::vector<std::vector<std::vector<float>>>>
+loadCalibrationRuns(mlir::func::FuncOp func, llvm::StringRef path);
+llvm::Expected<std::vector<std::vector<std::vector<float>>>>
+calibrationRuns(mlir::func::FuncOp func, const CalibrationSettings &source);
+
+/// Calibration data of every function that holds one of `layers`, keyed by
+/// the function. Errors are emitted on the function.
+mlir::FailureOr<llvm::DenseMap<mlir::Operation *, CalibrationData>>
+calibrateFunctionsOf(llvm::ArrayRef<LinearOp> layers, const CalibrationSettings &source);
+
+/// Calls `rewrite` on every layer selected by `pattern` whose weight is a
+/// dense constant, with the calibration data of its function (collected on
+/// the uncompressed model before any rewrite); last to first when
+/// `lastFirst`. Fails on a bad pattern or unusable calibration inputs.
+mlir::LogicalResult forEachCalibratedLayer(
+    mlir::Operation *root, llvm::StringRef pattern, llvm::StringRef passName,
+    const CalibrationSettings &settings, bool lastFirst,
+    llvm::function_ref<mlir::LogicalResult(LinearOp, DenseWeight &, CalibrationData &)> rewrite);
+
+/// `count` runs of standard-normal arguments drawn from `seed`.
+std::vector<std::vector<std::vector<float>>> syntheticRuns(mlir::func::FuncOp func,
+                                                           int64_t count, unsigned seed);
+
+} // namespace kiln::compression
+
+#endif // KILN_LOWERING_COMPRESSION_CALIBRATION_H

@@ -1,0 +1,179 @@
+//===- CompressionUtils.cpp - what every compression pass shares ---------===//
+#include "CompressionUtils.h"
+
+#include "kiln/Dialect/Semantics.h"
+
+#include "llvm/Support/Regex.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+
+namespace kiln::compression {
+
+std::string layerName(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations()[0];
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return "unnamed " + op->getName().getStringRef().str();
+}
+
+FailureOr<SmallVector<LinearOp>> selectLayers(Operation *root, StringRef pattern,
+                                              StringRef passName) {
+  llvm::Regex regex(pattern);
+  std::string why;
+  if (!pattern.empty() && !regex.isValid(why))
+    return root->emitError() << passName << ": layers pattern '" << pattern
+                             << "' is not a valid regular expression: " << why,
+           failure();
+  SmallVector<LinearOp> selected;
+  bool any = false;
+  root->walk([&](LinearOp linear) {
+    any = true;
+    if (pattern.empty() || regex.match(layerName(linear)))
+      selected.push_back(linear);
+  });
+  if (!pattern.empty() && selected.empty())
+    return root->emitError() << passName << ": layers pattern '" << pattern
+                             << "' matches no kiln.linear layer"
+                             << (any ? " (layer names look like \"<node> (<OpType>)\")" : ""),
+           failure();
+  return selected;
+}
+
+std::optional<DenseWeight> getDenseWeight(LinearOp linear) {
+  auto constant = linear.getWeight().getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(constant.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
+      !isa<FloatType>(type.getElementType()))
+    return std::nullopt;
+  FailureOr<std::vector<float>> values = getElementsAsFloats(cast<ElementsAttr>(constant.getValue()));
+  if (failed(values))
+    return std::nullopt;
+  return DenseWeight{constant, type, type.getDimSize(0), type.getDimSize(1), std::move(*values)};
+}
+
+LogicalResult forEachDenseLayer(Operation *root, StringRef pattern, StringRef passName,
+                                function_ref<LogicalResult(LinearOp, DenseWeight &)> rewrite,
+                                bool lastFirst) {
+  FailureOr<SmallVector<LinearOp>> selected = selectLayers(root, pattern, passName);
+  if (failed(selected))
+    return failure();
+  if (lastFirst)
+    std::reverse(selected->begin(), selected->end());
+  for (LinearOp linear : *selected)
+    if (std::optional<DenseWeight> weight = getDenseWeight(linear))
+      if (failed(rewrite(linear, *weight)))
+        return failure();
+  return success();
+}
+
+std::vector<float> rowAbsMax(const DenseWeight &weight) {
+  std::vector<float> result(static_cast<size_t>(weight.rows), 0.0f);
+  for (int64_t i = 0; i < weight.rows * weight.cols; ++i)
+    result[i / weight.cols] = std::max(result[i / weight.cols], std::fabs(weight.values[i]));
+  return result;
+}
+
+WeightBuilder makeArrays(LinearOp linear, StringRef tag, int64_t resourceThreshold) {
+  static unsigned counter = 0; // blob names only need to be unique
+  return WeightBuilder(linear.getContext(), resourceThreshold,
+                       layerName(linear) + "." + tag.str() + "." + std::to_string(counter++));
+}
+
+int64_t denseBytes(RankedTensorType type) {
+  return type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+}
+
+static int64_t arrayBytes(std::optional<ElementsAttr> attr) {
+  if (!attr)
+    return 0;
+  return denseBytes(cast<RankedTensorType>(attr->getType()));
+}
+
+int64_t storedBytes(Value weight) {
+  Operation *def = weight.getDefiningOp();
+  if (auto op = dyn_cast_or_null<WeightOp>(def))
+    return arrayBytes(op.getPayload()) + arrayBytes(op.getScales()) +
+           arrayBytes(op.getZeroPoints()) + arrayBytes(op.getCodebook()) +
+           arrayBytes(op.getSparsityMeta());
+  if (auto op = dyn_cast_or_null<LowRankOp>(def))
+    return storedBytes(op.getFirst()) + storedBytes(op.getSecond());
+  if (auto type = dyn_cast<RankedTensorType>(weight.getType()))
+    return denseBytes(type);
+  return 0;
+}
+
+void eraseDeadProducers(Operation *op) {
+  if (!op || !op->use_empty())
+    return;
+  SmallVector<Operation *> producers;
+  for (Value operand : op->getOperands())
+    producers.push_back(operand.getDefiningOp());
+  op->erase();
+  for (Operation *producer : producers)
+    if (producer && isa<WeightOp, LowRankOp, arith::ConstantOp>(producer))
+      eraseDeadProducers(producer);
+}
+
+bool commitIfSmaller(LinearOp linear, DenseWeight &weight, Value replacement,
+                     StringRef passName) {
+  int64_t before = denseBytes(weight.type), after = storedBytes(replacement);
+  if (after >= before) {
+    linear.emitWarning() << passName << ": layer '" << layerName(linear)
+                         << "' left dense: the compressed weight would take " << after
+                         << " bytes, not fewer than the dense " << before;
+    eraseDeadProducers(replacement.getDefiningOp());
+    return false;
+  }
+  linear.getWeightMutable().assign(replacement);
+  if (weight.constant->use_empty())
+    weight.constant->erase();
+  return true;
+}
+
+std::vector<uint8_t> floatsAsBytes(ArrayRef<float> values, Type elementType) {
+  auto type = RankedTensorType::get({int64_t(values.size())}, elementType);
+  DenseElementsAttr dense = buildDenseFloats(type, std::vector<float>(values.begin(), values.end()));
+  return *getElementBytes(dense);
+}
+
+WeightOp createWeight(OpBuilder &builder, Location loc, CompressedType type,
+                      ElementsAttr payload, ElementsAttr scales, ElementsAttr codebook,
+                      ElementsAttr sparsityMeta) {
+  return WeightOp::create(builder, loc, type, payload, scales, /*zero_points=*/nullptr,
+                          codebook, sparsityMeta);
+}
+
+WeightOp createLinearQuantWeight(OpBuilder &builder, LinearOp linear, const DenseWeight &weight,
+                                 const codec::QuantizedMatrix &quantized, unsigned bits,
+                                 int64_t groupSize, bool symmetric, StringRef tag,
+                                 int64_t resourceThreshold) {
+  MLIRContext *ctx = linear.getContext();
+  bool perGroup = groupSize > 0;
+  Type scaleType = weight.type.getElementType();
+  auto zeroPointType = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  auto encoding = QuantEncodingAttr::get(
+      ctx, IntegerType::get(ctx, bits, symmetric ? IntegerType::Signed : IntegerType::Unsigned),
+      QuantScheme::Linear, perGroup ? QuantGranularity::PerGroup : QuantGranularity::PerChannel,
+      perGroup ? 1 : 0, perGroup ? groupSize : 0, symmetric, scaleType,
+      symmetric ? Type() : Type(zeroPointType), 1);
+  auto type = CompressedType::get(ctx, weight.type.getShape(), scaleType, encoding, nullptr,
+                                  nullptr);
+  SmallVector<int64_t> scaleShape = encoding.getScaleShape(weight.type.getShape());
+  WeightBuilder arrays = makeArrays(linear, tag, resourceThreshold);
+  return WeightOp::create(
+      builder, weight.constant->getLoc(), type,
+      arrays.bytes(codec::packCodes(quantized.codes, bits), "payload"),
+      arrays.floats(quantized.scales, scaleShape, scaleType, "scales"),
+      symmetric ? ElementsAttr()
+                : arrays.ints8(quantized.zeroPoints, scaleShape, zeroPointType, "zero_points"),
+      nullptr, nullptr);
+}
+
+} // namespace kiln::compression
