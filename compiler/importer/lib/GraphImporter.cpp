@@ -2,6 +2,7 @@
 #include "GraphImporter.h"
 #include "HostTensors.h"
 #include "ModelLoader.h"
+#include "QuantizedWeights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -154,7 +155,9 @@ Value GraphImporter::materialize(TensorValue &tensor, Location loc) {
   if (tensor.value)
     return tensor.value;
   Location where = tensor.loc.value_or(loc);
-  if (tensor.constant && tensor.constant.getType() == tensor.type)
+  if (tensor.quantized)
+    tensor.value = buildDequantizedValue(*this, *tensor.quantized, where, tensor.name);
+  else if (tensor.constant && tensor.constant.getType() == tensor.type)
     tensor.value = arith::ConstantOp::create(opBuilder, where, tensor.type,
                                              cast<TypedAttr>(tensor.constant));
   else if (tensor.host)
@@ -403,6 +406,20 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
     return since.takeError();
   std::string name = node.name().empty() && node.output_size() ? node.output(0) : node.name();
   Location loc = nodeLocation(name, node.op_type());
+  if (isOnnxDomain(node.domain()))
+    if (const OpArity *arity = onnxArity(node.op_type(), *since)) {
+      // Required inputs must be present; import functions rely on it.
+      if (node.input_size() > arity->maxInputs || node.output_size() > arity->maxOutputs ||
+          node.output_size() < arity->minOutputs)
+        return nodeError(node, "takes " + Twine(arity->minInputs) + " to " +
+                                   Twine(arity->maxInputs) + " inputs and " +
+                                   Twine(arity->minOutputs) + " to " + Twine(arity->maxOutputs) +
+                                   " outputs, got " + Twine(node.input_size()) + " and " +
+                                   Twine(node.output_size()));
+      for (int i = 0; i < arity->minInputs; ++i)
+        if (i >= node.input_size() || node.input(i).empty())
+          return nodeError(node, "required input " + Twine(i) + " is missing");
+    }
   OpContext context(*this, node, *since, loc);
   errorMessage.clear();
   const OpRegistry::Entry *entry =
@@ -478,10 +495,11 @@ llvm::Error GraphImporter::createReturn(const onnx::GraphProto &graph) {
 // The whole model
 //===----------------------------------------------------------------------===//
 
-llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
+llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(std::optional<llvm::StringRef> bytes) {
   if (llvm::Error error = parseDimBindings())
     return std::move(error);
-  auto loaded = loadModelProto(path, options.maxFileBytes);
+  auto loaded = bytes ? parseModelProto(*bytes, options.maxFileBytes)
+                      : loadModelProto(path, options.maxFileBytes);
   if (!loaded)
     return fileError(llvm::toString(loaded.takeError()));
   model = std::move(*loaded);
@@ -549,6 +567,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(MLIRContext &context,
                                                       const ImportOptions &options) {
   onnx_import::GraphImporter importer(context, path, options);
   return importer.run();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModelFromBuffer(MLIRContext &context,
+                                                                llvm::StringRef bytes,
+                                                                llvm::StringRef path,
+                                                                const ImportOptions &options) {
+  onnx_import::GraphImporter importer(context, path, options);
+  return importer.run(bytes);
 }
 
 } // namespace kiln

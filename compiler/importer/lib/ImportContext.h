@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ struct HostTensor {
   double realAt(int64_t i) const { return isFloat() ? reals[i] : double(ints[i].constant); }
 };
 
+struct QuantizedConstant;
+
 /// One ONNX value during import.
 struct TensorValue {
   mlir::Value value;           // null until materialized
@@ -65,6 +68,9 @@ struct TensorValue {
   mlir::ElementsAttr constant;    // contents of an initializer or Constant
   std::optional<HostTensor> host; // small contents known at import
   std::optional<mlir::Location> loc;
+  /// A pre-quantized constant weight (DequantizeLinear of constants).
+  std::shared_ptr<const QuantizedConstant> quantized;
+  std::string name;
 };
 
 class GraphImporter;
@@ -145,6 +151,12 @@ private:
 /// The since-versions of an ai.onnx op up to opset 21 (from the schema
 /// history), or null for an op ai.onnx does not define.
 const std::vector<int> *onnxSinceVersions(llvm::StringRef op);
+/// How many inputs and outputs a version of an ai.onnx op takes.
+struct OpArity {
+  int minInputs, maxInputs, minOutputs, maxOutputs;
+};
+const OpArity *onnxArity(llvm::StringRef op, int sinceVersion);
+
 /// Registers `fn` for every since-version of ai.onnx `op` from `firstVersion`.
 void addOnnxOp(OpRegistry &registry, llvm::StringRef op, int firstVersion, ImportFn fn);
 

@@ -37,6 +37,8 @@ SymInt symArith(OpContext &ctx, SymOp op, const SymInt &a, const SymInt &b) {
     case SymOp::Sub: return SymInt::of(a.constant - b.constant);
     case SymOp::Mul: return SymInt::of(a.constant * b.constant);
     case SymOp::Div: return SymInt::of(b.constant == 0 ? 0 : a.constant / b.constant);
+    case SymOp::Min: return SymInt::of(std::min(a.constant, b.constant));
+    case SymOp::Max: return SymInt::of(std::max(a.constant, b.constant));
     }
   }
   if (op == SymOp::Mul && b.isConstant() && b.constant == 1)
@@ -55,6 +57,8 @@ SymInt symArith(OpContext &ctx, SymOp op, const SymInt &a, const SymInt &b) {
   case SymOp::Sub: result = arith::SubIOp::create(builder, ctx.loc(), x, y); break;
   case SymOp::Mul: result = arith::MulIOp::create(builder, ctx.loc(), x, y); break;
   case SymOp::Div: result = arith::DivSIOp::create(builder, ctx.loc(), x, y); break;
+  case SymOp::Min: result = arith::MinSIOp::create(builder, ctx.loc(), x, y); break;
+  case SymOp::Max: result = arith::MaxSIOp::create(builder, ctx.loc(), x, y); break;
   }
   return SymInt{0, result};
 }
@@ -91,9 +95,21 @@ Value buildGeneric(OpContext &ctx, ArrayRef<Value> inputs, Value init,
   return op.getResult(0);
 }
 
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, int64_t rank) {
+  SmallVector<Value> indices;
+  for (int64_t d = 0; d < rank; ++d)
+    indices.push_back(linalg::IndexOp::create(b, loc, d));
+  return indices;
+}
+
+Value indexValue(OpBuilder &b, Location loc, const SymInt &value) {
+  return value.dynamic ? value.dynamic : Value(arith::ConstantIndexOp::create(b, loc, value.constant));
+}
+
 FailureOr<Value> broadcastElementwise(OpContext &ctx, ArrayRef<Value> inputs,
-                                      Type resultElement, ScalarBody body) {
-  int64_t rank = 0;
+                                      Type resultElement, ScalarBody body,
+                                      ArrayRef<SymInt> extraShape) {
+  int64_t rank = extraShape.size();
   for (Value input : inputs)
     rank = std::max(rank, cast<RankedTensorType>(input.getType()).getRank());
   // Pick each output dimension: a static non-1 size wins; dynamic sizes
@@ -122,6 +138,19 @@ FailureOr<Value> broadcastElementwise(OpContext &ctx, ArrayRef<Value> inputs,
         return ctx.fail("inconsistent shapes: cannot broadcast dimension of size " +
                         llvm::Twine(*fixed) + " with " + llvm::Twine(size));
       fixed = size;
+    }
+    int64_t extraDim = d - (rank - int64_t(extraShape.size()));
+    if (extraDim >= 0) {
+      const SymInt &size = extraShape[extraDim];
+      if (size.isConstant() && size.constant != 1) {
+        if (fixed && *fixed != size.constant)
+          return ctx.fail("inconsistent shapes: cannot broadcast dimension of size " +
+                          llvm::Twine(*fixed) + " to " + llvm::Twine(size.constant));
+        fixed = size.constant;
+      } else if (!size.isConstant() && !fixed) {
+        sizes.push_back(size.dynamic);
+        continue;
+      }
     }
     if (fixed)
       sizes.push_back(ctx.builder().getIndexAttr(*fixed));
@@ -263,6 +292,98 @@ Value reduceTensor(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool kee
   SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, mlir),
                               AffineMap::get(rank, 0, outputExprs, mlir)};
   return buildGeneric(ctx, {input}, init, maps, iterators, combine);
+}
+
+static Value reductionIdentity(OpBuilder &b, Location loc, Type element, ReduceKind kind,
+                               bool isUnsigned) {
+  if (auto floatType = dyn_cast<FloatType>(element)) {
+    switch (kind) {
+    case ReduceKind::Sum: return scalarConstant(b, loc, element, 0);
+    case ReduceKind::Prod: return scalarConstant(b, loc, element, 1);
+    case ReduceKind::Max:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(floatType, llvm::APFloat::getInf(floatType.getFloatSemantics(), true)));
+    case ReduceKind::Min:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(floatType, llvm::APFloat::getInf(floatType.getFloatSemantics(), false)));
+    }
+  }
+  unsigned width = element.getIntOrFloatBitWidth();
+  llvm::APInt value;
+  switch (kind) {
+  case ReduceKind::Sum: value = llvm::APInt(width, 0); break;
+  case ReduceKind::Prod: value = llvm::APInt(width, 1); break;
+  case ReduceKind::Max:
+    value = isUnsigned ? llvm::APInt::getMinValue(width) : llvm::APInt::getSignedMinValue(width);
+    break;
+  case ReduceKind::Min:
+    value = isUnsigned ? llvm::APInt::getMaxValue(width) : llvm::APInt::getSignedMaxValue(width);
+    break;
+  }
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, value));
+}
+
+Value reduce(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool keepDims, ReduceKind kind,
+             int32_t dtype) {
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  bool isFloat = isa<FloatType>(element), isUnsigned = isUnsignedDType(dtype);
+  Value init = reductionIdentity(ctx.builder(), ctx.loc(), element, kind, isUnsigned);
+  return reduceTensor(ctx, input, axes, keepDims, init,
+                      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                        Value x = args[0], acc = args[1];
+                        switch (kind) {
+                        case ReduceKind::Sum:
+                          return isFloat ? Value(arith::AddFOp::create(b, loc, acc, x))
+                                         : Value(arith::AddIOp::create(b, loc, acc, x));
+                        case ReduceKind::Prod:
+                          return isFloat ? Value(arith::MulFOp::create(b, loc, acc, x))
+                                         : Value(arith::MulIOp::create(b, loc, acc, x));
+                        case ReduceKind::Max:
+                          if (isFloat)
+                            return arith::MaximumFOp::create(b, loc, acc, x);
+                          return isUnsigned ? Value(arith::MaxUIOp::create(b, loc, acc, x))
+                                            : Value(arith::MaxSIOp::create(b, loc, acc, x));
+                        case ReduceKind::Min:
+                          if (isFloat)
+                            return arith::MinimumFOp::create(b, loc, acc, x);
+                          return isUnsigned ? Value(arith::MinUIOp::create(b, loc, acc, x))
+                                            : Value(arith::MinSIOp::create(b, loc, acc, x));
+                        }
+                        return x;
+                      });
+}
+
+Value reduceMean(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool keepDims) {
+  Value sum = reduce(ctx, input, axes, keepDims, ReduceKind::Sum, kFloat);
+  SymInt count = SymInt::of(1);
+  for (int64_t axis : axes)
+    count = symArith(ctx, SymOp::Mul, count, ctx.importer.dimOf(input, axis, ctx.loc()));
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  OpBuilder &b = ctx.builder();
+  Value divisor;
+  if (count.isConstant()) {
+    divisor = scalarConstant(b, ctx.loc(), element, double(count.constant));
+  } else {
+    Value asInt = arith::IndexCastOp::create(b, ctx.loc(), b.getI64Type(), count.dynamic);
+    divisor = arith::SIToFPOp::create(b, ctx.loc(), element, asInt);
+  }
+  return *broadcastElementwise(ctx, {sum}, element, [&](OpBuilder &bb, Location loc, ValueRange a) -> Value {
+    return arith::DivFOp::create(bb, loc, a[0], divisor);
+  });
+}
+
+Value floatBinary(OpContext &ctx, Value lhs, Value rhs,
+                  llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+  Type element = cast<RankedTensorType>(lhs.getType()).getElementType();
+  return *broadcastElementwise(ctx, {lhs, rhs}, element,
+                               [&](OpBuilder &b, Location loc, ValueRange a) { return fn(b, loc, a[0], a[1]); });
+}
+
+Value floatUnary(OpContext &ctx, Value input,
+                 llvm::function_ref<Value(OpBuilder &, Location, Value)> fn) {
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  return *broadcastElementwise(ctx, {input}, element,
+                               [&](OpBuilder &b, Location loc, ValueRange a) { return fn(b, loc, a[0]); });
 }
 
 } // namespace kiln::onnx_import

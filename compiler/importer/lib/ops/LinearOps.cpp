@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "../GraphImporter.h"
 #include "../Lowering.h"
+#include "../QuantizedWeights.h"
 
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Dialect/Semantics.h"
@@ -36,6 +37,9 @@ std::vector<char> transposeBytes(llvm::ArrayRef<uint8_t> bytes, int64_t rows, in
 /// `storedAsKN`: the model stores B as [K, N] (MatMul, Gemm without transB).
 FailureOr<Value> linearWeight(OpContext &ctx, int index, bool storedAsKN) {
   TensorValue &tensor = ctx.input(index);
+  if (tensor.quantized && tensor.quantized->shape.size() == 2)
+    return buildQuantizedWeight(ctx.importer, *tensor.quantized, storedAsKN, ctx.loc(),
+                                ctx.node().input(index));
   if (!tensor.constant || tensor.type.getRank() != 2 || !isFloatDType(tensor.dtype))
     return Value();
   auto type = tensor.type;
