@@ -19,13 +19,22 @@ arch=${KILN_GPU_ARCH:-sm_90a}
 specs=()
 for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
   for fmt in f16 int8:g0 int4:g128; do
-    for tile in r4:u4 r2:u8 r8:u2 r4:u8; do specs+=(--kernel="$fmt:m1:$nk:$tile"); done
-    for tile in r2:u2 r4:u2; do specs+=(--kernel="$fmt:m16:$nk:$tile"); done
-    # Tensor-core variants (r = rows per warp in 8-row tiles, u = K blocks).
+    for tile in r4:u4 r2:u8 r4:u8 r1:u16 r2:u16; do specs+=(--kernel="$fmt:m1:$nk:$tile"); done
+    specs+=(--kernel="$fmt:m16:$nk:r4:u2")
+    # Tensor-core variants (r = rows per warp in 8-row tiles, u = K blocks in
+    # flight, s = warps of a block splitting K and sharing the activations).
     f=${fmt%%:*}; g=${fmt#$f}
-    for tile in r16:u4 r8:u8 r16:u8 r32:u2; do specs+=(--kernel="$f:tc:m1:$nk$g:$tile"); done
-    for tile in r16:u4 r8:u4 r32:u2 r16:u2; do specs+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
+    specs+=(--kernel="$f:tc:m1:$nk$g:r16:u4:w8:s8")
+    for tile in r32:u2:w8:s8 r32:u4:w8:s8 r16:u4:w8:s8; do
+      specs+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
   done
+done
+# Persistent, software-pipelined int4 GEMV (p = blocks launched, sized so
+# they are all resident on the 132 SMs of an H100 at their register use).
+for spec in n4096:k4096:r1:p528 n4096:k4096:r1:p264 n4096:k4096:r2:p396 \
+            n11008:k4096:r1:p528 n11008:k4096:r1:p264 n11008:k4096:r2:p396 \
+            n4096:k11008:r1:p264 n8192:k8192:r1:p264; do
+  specs+=(--kernel="int4:m1:${spec%%:r*}:g128:r${spec#*:r}")
 done
 mkdir -p "$dest"
 echo "gpu-pack: generating ${#specs[@]} kernels for $arch into $dest" >&2

@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
 
@@ -14,6 +15,8 @@ int main(int argc, char **argv) {
   kiln::registerKilnPipelines();
   kiln::registerKilnHostPasses();
   kiln::registerHostPipelines();
+  kiln::registerKilnCudaPasses();
+  kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -40,7 +40,9 @@ static cl::opt<kiln::EmitKind> emitKind(
 static cl::opt<kiln::Target> target(
     "target", cl::desc("code generation target"), cl::init(kiln::Target::None),
     cl::values(clEnumValN(kiln::Target::Host, "host",
-                          "an x86-64 Linux shared library with a C API")),
+                          "an x86-64 Linux shared library with a C API"),
+               clEnumValN(kiln::Target::Cuda, "cuda",
+                          "the same C API, running on an NVIDIA GPU (static shapes)")),
     cl::cat(kilncCategory));
 static cl::opt<std::string> modelName("name",
                                       cl::desc("C symbol prefix of the model's API (--target=host)"),
@@ -48,6 +50,10 @@ static cl::opt<std::string> modelName("name",
 static cl::opt<std::string> cpu("cpu",
                                 cl::desc("x86-64 CPU to compile for (default x86-64-v3)"),
                                 cl::init(""), cl::cat(kilncCategory));
+static cl::opt<std::string> gpuArchs("gpu-arch",
+                                     cl::desc("--target=cuda: comma-separated architectures, "
+                                              "one cubin each plus PTX (default sm_90a,sm_80)"),
+                                     cl::init(""), cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
     cl::init(kiln::InputFormat::Auto),
@@ -92,7 +98,8 @@ int main(int argc, char **argv) {
   options.outputPath = outputPath;
   options.emit = emitKind;
   options.target = target;
-  if (target == kiln::Target::Host && emitKind.getNumOccurrences() == 0)
+  options.gpuArchs = gpuArchs;
+  if (target != kiln::Target::None && emitKind.getNumOccurrences() == 0)
     options.emit = kiln::EmitKind::SharedLibrary;
   options.modelName = modelName;
   options.cpu = cpu;

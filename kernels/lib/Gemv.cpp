@@ -101,6 +101,10 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
     return specError("warps per block must be in 1..32");
   if (spec.method == GemvMethod::MmaSync)
     return resolveMmaGemvSpec(spec);
+  if (spec.kSplit != 1)
+    return specError("splitting K across warps needs the tensor-core method");
+  if (spec.persistentBlocks < 0)
+    return specError("persistent block count must not be negative");
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
     // that reuse most. The choice must divide N.
@@ -125,6 +129,11 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
   }
   if (spec.chunksInFlight < 1 || spec.chunksInFlight * spec.rowsPerWarp > 64)
     return specError("chunks in flight x rows per warp must be in 1..64");
+  if (int64_t rounds = (spec.k / chunkElems + kWarpSize - 1) / kWarpSize;
+      spec.persistentBlocks > 0 && rounds * spec.rowsPerWarp > 64)
+    return specError("a persistent kernel keeps a whole row group in flight: " +
+                     llvm::Twine(rounds) + " chunks per lane x " +
+                     llvm::Twine(spec.rowsPerWarp) + " rows exceeds 64");
   return spec;
 }
 
@@ -136,13 +145,18 @@ std::string gemvKernelName(const GemvSpec &spec) {
   return name + "_m" + std::to_string(spec.m) + "_n" + std::to_string(spec.n) +
          "_k" + std::to_string(spec.k) + "_r" + std::to_string(spec.rowsPerWarp) +
          "u" + std::to_string(spec.chunksInFlight) + "w" +
-         std::to_string(spec.warpsPerBlock);
+         std::to_string(spec.warpsPerBlock) +
+         (spec.kSplit > 1 ? "s" + std::to_string(spec.kSplit) : "") +
+         (spec.persistentBlocks > 0 ? "p" + std::to_string(spec.persistentBlocks) : "");
 }
 
 LaunchShape gemvLaunchShape(const GemvSpec &spec) {
-  int64_t rowsPerBlock = spec.rowsPerWarp * spec.warpsPerBlock;
-  return {(spec.n + rowsPerBlock - 1) / rowsPerBlock,
-          spec.warpsPerBlock * kWarpSize};
+  // Warps that split K share their rows.
+  int64_t rowsPerBlock = spec.rowsPerWarp * (spec.warpsPerBlock / spec.kSplit);
+  int64_t blocks = (spec.n + rowsPerBlock - 1) / rowsPerBlock;
+  if (spec.persistentBlocks > 0)
+    blocks = std::min(blocks, spec.persistentBlocks);
+  return {blocks, spec.warpsPerBlock * kWarpSize};
 }
 
 namespace {
@@ -164,8 +178,21 @@ public:
 private:
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
 
+  /// Per (chunk, row) 16-byte weight vectors and f32 scales, [c * rows + r].
+  struct LoadedChunks {
+    SmallVector<Value> weights, scales;
+  };
+  /// Issues the loads of the given per-lane chunks of rows firstRow.. ; when
+  /// `tailActive` is set, the last chunk is zeroed on lanes where it is false.
+  LoadedChunks loadChunks(Value firstRow, ArrayRef<Value> chunkIndices, Value tailActive);
+  SmallVector<Value> computeChunks(ArrayRef<Value> chunkIndices,
+                                   const LoadedChunks &loaded, ValueRange accs);
   /// Adds the contribution of the given per-lane chunk indices to `accs`.
   SmallVector<Value> accumulate(ArrayRef<Value> chunkIndices, ValueRange accs);
+  /// Warp-reduces `accs` and stores them (lane 0) at rows firstRow.. .
+  void storeRows(Value firstRow, ArrayRef<Value> accs);
+  /// The persistent, software-pipelined form (spec.persistentBlocks > 0).
+  void emitPersistent(Value globalWarp);
   Value warpSum(Value value);
 
   OpBuilder &b;
@@ -176,20 +203,30 @@ private:
   Value x, w, scales, y, lane, rowBase;
 };
 
-SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
-                                           ValueRange accs) {
+GemvEmitter::LoadedChunks GemvEmitter::loadChunks(Value firstRow,
+                                                  ArrayRef<Value> chunkIndices,
+                                                  Value tailActive) {
   int64_t rows = spec.rowsPerWarp;
   bool quantized = isQuantized(spec.format);
-  // All weight (and scale) loads first: rows x chunks 16-byte loads in flight
-  // before the first one is used.
-  SmallVector<Value> weightChunks, chunkScales;
+  LoadedChunks loaded;
+  SmallVector<Value> &weightChunks = loaded.weights, &chunkScales = loaded.scales;
   SmallVector<Value> rowIndex;
   for (int64_t r = 0; r < rows; ++r)
-    rowIndex.push_back(arith::AddIOp::create(b, loc, rowBase, index(r)));
-  for (Value chunk : chunkIndices)
-    for (int64_t r = 0; r < rows; ++r)
-      weightChunks.push_back(
-          memref::LoadOp::create(b, loc, w, ValueRange{rowIndex[r], chunk}));
+    rowIndex.push_back(arith::AddIOp::create(b, loc, firstRow, index(r)));
+  for (auto [c, chunk] : llvm::enumerate(chunkIndices))
+    for (int64_t r = 0; r < rows; ++r) {
+      Value v = memref::LoadOp::create(b, loc, w, ValueRange{rowIndex[r], chunk});
+      // Lanes past the row's last chunk read chunk 0 and use zero weights
+      // (code 0 dequantizes to 0 in every format).
+      if (tailActive && c + 1 == chunkIndices.size()) {
+        Value zero = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(cast<VectorType>(v.getType()),
+                                           b.getZeroAttr(cast<VectorType>(v.getType())
+                                                             .getElementType())));
+        v = arith::SelectOp::create(b, loc, tailActive, v, zero);
+      }
+      weightChunks.push_back(v);
+    }
   if (quantized) {
     for (Value chunk : chunkIndices) {
       Value group = arith::DivUIOp::create(
@@ -202,6 +239,16 @@ SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
     }
   }
 
+  return loaded;
+}
+
+SmallVector<Value> GemvEmitter::computeChunks(ArrayRef<Value> chunkIndices,
+                                              const LoadedChunks &loaded,
+                                              ValueRange accs) {
+  int64_t rows = spec.rowsPerWarp;
+  bool quantized = isQuantized(spec.format);
+  const SmallVector<Value> &weightChunks = loaded.weights;
+  const SmallVector<Value> &chunkScales = loaded.scales;
   SmallVector<Value> result(accs.begin(), accs.end());
   auto f32Vec = VectorType::get({8}, b.getF32Type());
   int64_t vectorsPerChunk = chunkElems / 8;
@@ -252,6 +299,79 @@ SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
   return result;
 }
 
+SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
+                                           ValueRange accs) {
+  // All weight (and scale) loads first: rows x chunks 16-byte loads in flight
+  // before the first one is used.
+  return computeChunks(chunkIndices, loadChunks(rowBase, chunkIndices, Value()), accs);
+}
+
+void GemvEmitter::storeRows(Value firstRow, ArrayRef<Value> accs) {
+  SmallVector<Value> sums;
+  for (Value acc : accs)
+    sums.push_back(warpSum(acc));
+  Value isFirstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto store = scf::IfOp::create(b, loc, TypeRange{}, isFirstLane, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&store.getThenRegion().front());
+  for (int64_t m = 0; m < spec.m; ++m)
+    for (int64_t r = 0; r < spec.rowsPerWarp; ++r) {
+      Value out = arith::TruncFOp::create(b, loc, b.getF16Type(),
+                                          sums[m * spec.rowsPerWarp + r]);
+      Value row = arith::AddIOp::create(b, loc, firstRow, index(r));
+      memref::StoreOp::create(b, loc, out, y, ValueRange{index(m), row});
+    }
+}
+
+void GemvEmitter::emitPersistent(Value globalWarp) {
+  // Every chunk of a row group in one round of loads per lane; while a
+  // group is computed, the next group's loads are already in flight.
+  int64_t rounds = (chunksPerRow + kWarpSize - 1) / kWarpSize;
+  int64_t tailLanes = chunksPerRow % kWarpSize;
+  SmallVector<Value> chunks;
+  Value tailActive;
+  for (int64_t j = 0; j < rounds; ++j) {
+    Value idx = arith::AddIOp::create(b, loc, index(j * kWarpSize), lane);
+    if (j + 1 == rounds && tailLanes > 0) {
+      tailActive = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lane,
+                                         index(tailLanes));
+      idx = arith::SelectOp::create(b, loc, tailActive, idx, index(0));
+    }
+    chunks.push_back(idx);
+  }
+  int64_t groups = spec.n / spec.rowsPerWarp;
+  int64_t stride = spec.persistentBlocks * spec.warpsPerBlock;
+  auto rowOf = [&](Value group) {
+    return arith::MulIOp::create(b, loc, group, index(spec.rowsPerWarp)).getResult();
+  };
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, globalWarp,
+                                        index(groups));
+  auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  LoadedChunks first = loadChunks(rowOf(globalWarp), chunks, tailActive);
+  size_t weightCount = first.weights.size();
+  SmallVector<Value> carried(first.weights);
+  carried.append(first.scales);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  SmallVector<Value> zeros(spec.m * spec.rowsPerWarp, zero);
+  scf::ForOp::create(
+      b, loc, globalWarp, index(groups), index(stride), carried,
+      [&](OpBuilder &, Location, Value group, ValueRange current) {
+        Value next = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, group, index(stride)),
+            index(groups - 1));
+        LoadedChunks prefetched = loadChunks(rowOf(next), chunks, tailActive);
+        LoadedChunks now;
+        now.weights.assign(current.begin(), current.begin() + weightCount);
+        now.scales.assign(current.begin() + weightCount, current.end());
+        storeRows(rowOf(group), computeChunks(chunks, now, zeros));
+        SmallVector<Value> yielded(prefetched.weights);
+        yielded.append(prefetched.scales);
+        scf::YieldOp::create(b, loc, yielded);
+      });
+}
+
 Value GemvEmitter::warpSum(Value value) {
   Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
   for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
@@ -279,6 +399,12 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
   Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
   Value globalWarp = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock)), warp);
+  if (spec.persistentBlocks > 0) {
+    emitPersistent(globalWarp);
+    b.setInsertionPointToEnd(&entry);
+    gpu::ReturnOp::create(b, loc);
+    return;
+  }
   rowBase = arith::MulIOp::create(b, loc, globalWarp, index(spec.rowsPerWarp));
   Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowBase,
                                         index(spec.n));
@@ -330,20 +456,7 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
     accs.assign(tail.getResults().begin(), tail.getResults().end());
   }
 
-  SmallVector<Value> sums;
-  for (Value acc : accs)
-    sums.push_back(warpSum(acc));
-  Value isFirstLane =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
-  auto store = scf::IfOp::create(b, loc, TypeRange{}, isFirstLane, false);
-  b.setInsertionPointToStart(&store.getThenRegion().front());
-  for (int64_t m = 0; m < spec.m; ++m)
-    for (int64_t r = 0; r < spec.rowsPerWarp; ++r) {
-      Value out = arith::TruncFOp::create(b, loc, b.getF16Type(),
-                                          sums[m * spec.rowsPerWarp + r]);
-      Value row = arith::AddIOp::create(b, loc, rowBase, index(r));
-      memref::StoreOp::create(b, loc, out, y, ValueRange{index(m), row});
-    }
+  storeRows(rowBase, accs);
   b.setInsertionPointToEnd(&entry);
   gpu::ReturnOp::create(b, loc);
 }

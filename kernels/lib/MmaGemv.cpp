@@ -56,6 +56,10 @@ private:
   /// The chunk's activation vectors of batch row `row` (zeros past M).
   SmallVector<Value> loadActivations(Value row, int64_t rowOffset, Value kBlock);
   SmallVector<Value> accumulate(ArrayRef<Value> kBlocks, ValueRange accs);
+  /// Sums the accumulators of the kSplit warps sharing rows through shared
+  /// memory; every warp of the group gets the totals.
+  SmallVector<Value> reduceAcrossWarps(gpu::GPUFuncOp func, ArrayRef<Value> accs,
+                                       Value warp, Value splitIndex);
 
   OpBuilder &b;
   Location loc;
@@ -194,6 +198,49 @@ SmallVector<Value> MmaGemvEmitter::accumulate(ArrayRef<Value> kBlocks, ValueRang
   return result;
 }
 
+SmallVector<Value> MmaGemvEmitter::reduceAcrossWarps(gpu::GPUFuncOp func,
+                                                     ArrayRef<Value> accs, Value warp,
+                                                     Value splitIndex) {
+  auto f32 = b.getF32Type();
+  auto quad = VectorType::get({4}, f32);
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto bufferType = MemRefType::get({spec.warpsPerBlock, tiles, kWarpSize}, quad,
+                                    MemRefLayoutAttrInterface(), workgroup);
+  Value buffer = func.addWorkgroupAttribution(bufferType, loc);
+  Value lane = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, g, index(kQuad)), t);
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    SmallVector<Value> parts;
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t j = 0; j < 2; ++j)
+        parts.push_back(vector::ExtractOp::create(b, loc, accs[tile], ArrayRef<int64_t>{h, j}));
+    Value packed = vector::FromElementsOp::create(b, loc, quad, parts);
+    memref::StoreOp::create(b, loc, packed, buffer, ValueRange{warp, index(tile), lane});
+  }
+  gpu::BarrierOp::create(b, loc);
+  // The group's first warp index.
+  Value groupStart = arith::SubIOp::create(b, loc, warp, splitIndex);
+  SmallVector<Value> totals;
+  auto accType = VectorType::get({2, 2}, f32);
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    Value sum;
+    for (int64_t s = 0; s < spec.kSplit; ++s) {
+      Value source = arith::AddIOp::create(b, loc, groupStart, index(s));
+      Value part = memref::LoadOp::create(b, loc, buffer, ValueRange{source, index(tile), lane});
+      sum = sum ? arith::AddFOp::create(b, loc, sum, part).getResult() : part;
+    }
+    Value acc = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+    for (int64_t h = 0; h < 2; ++h) {
+      Value half = vector::ShuffleOp::create(b, loc, sum, sum,
+                                             ArrayRef<int64_t>{2 * h, 2 * h + 1});
+      acc = vector::InsertOp::create(b, loc, half, acc, h);
+    }
+    totals.push_back(acc);
+  }
+  return totals;
+}
+
 void MmaGemvEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -208,9 +255,14 @@ void MmaGemvEmitter::emit(gpu::GPUFuncOp func) {
   Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
   g = arith::DivUIOp::create(b, loc, lane, index(kQuad));
   t = arith::RemUIOp::create(b, loc, lane, index(kQuad));
-  Value globalWarp = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock)), warp);
-  rowBase = arith::MulIOp::create(b, loc, globalWarp, index(spec.rowsPerWarp));
+  // Warps of one K-split group share rows; groups of a block own
+  // consecutive row ranges.
+  Value splitIndex = arith::RemUIOp::create(b, loc, warp, index(spec.kSplit));
+  Value rowGroup = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock / spec.kSplit)),
+      arith::DivUIOp::create(b, loc, warp, index(spec.kSplit)));
+  rowBase = arith::MulIOp::create(b, loc, rowGroup, index(spec.rowsPerWarp));
   Value inRange =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowBase, index(spec.n));
   auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
@@ -221,22 +273,40 @@ void MmaGemvEmitter::emit(gpu::GPUFuncOp func) {
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
   SmallVector<Value> accs(tiles, zeroC);
   int64_t kBlocks = spec.k / kBlockElems(spec.format);
-  int64_t inFlight = std::min(spec.chunksInFlight, kBlocks);
-  int64_t trips = kBlocks / inFlight;
-  auto blockIndices = [&](Value first, int64_t count) {
+  // This warp's K blocks: a contiguous 1/kSplit share (the last one shorter).
+  int64_t perWarp = (kBlocks + spec.kSplit - 1) / spec.kSplit;
+  int64_t inFlight = std::min(spec.chunksInFlight, perWarp);
+  Value lower = arith::MinUIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, splitIndex, index(perWarp)), index(kBlocks));
+  Value upper = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, lower, index(perWarp)), index(kBlocks));
+  Value count = arith::SubIOp::create(b, loc, upper, lower);
+  Value mainEnd = arith::AddIOp::create(
+      b, loc, lower,
+      arith::MulIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, count, index(inFlight)), index(inFlight)));
+  auto blockIndices = [&](Value first, int64_t n) {
     SmallVector<Value> out;
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < n; ++i)
       out.push_back(arith::AddIOp::create(b, loc, first, index(i)));
     return out;
   };
-  auto loop = scf::ForOp::create(
-      b, loc, index(0), index(trips * inFlight), index(inFlight), accs,
-      [&](OpBuilder &, Location, Value first, ValueRange iterAccs) {
-        scf::YieldOp::create(b, loc, accumulate(blockIndices(first, inFlight), iterAccs));
-      });
-  accs.assign(loop.getResults().begin(), loop.getResults().end());
-  if (int64_t rest = kBlocks - trips * inFlight; rest > 0)
-    accs = accumulate(blockIndices(index(trips * inFlight), rest), accs);
+  for (auto [from, to, step] : {std::tuple{lower, mainEnd, inFlight},
+                                std::tuple{mainEnd, upper, int64_t{1}}}) {
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, index(step), accs,
+        [&, step = step](OpBuilder &, Location, Value first, ValueRange iterAccs) {
+          scf::YieldOp::create(b, loc, accumulate(blockIndices(first, step), iterAccs));
+        });
+    accs.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  if (spec.kSplit > 1) {
+    accs = reduceAcrossWarps(func, accs, warp, splitIndex);
+    Value isFirst =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, splitIndex, index(0));
+    auto first = scf::IfOp::create(b, loc, TypeRange{}, isFirst, false);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+  }
 
   // c[h][j] is batch row g + 8h, output row 2t + j of the tile.
   for (int64_t tile = 0; tile < tiles; ++tile)
@@ -281,6 +351,18 @@ llvm::Expected<GemvSpec> resolveMmaGemvSpec(GemvSpec spec) {
     spec.chunksInFlight = 4;
   if (spec.chunksInFlight < 1 || spec.chunksInFlight * spec.rowsPerWarp / kTileN > 32)
     return mmaSpecError("K blocks in flight x 8-row tiles must be in 1..32");
+  if (spec.persistentBlocks != 0)
+    return mmaSpecError("persistent grids are only generated for the SIMT method");
+  if (spec.kSplit < 1 || spec.warpsPerBlock % spec.kSplit != 0)
+    return mmaSpecError("K split " + llvm::Twine(spec.kSplit) +
+                        " must divide the warps per block (" +
+                        llvm::Twine(spec.warpsPerBlock) + ")");
+  // The shared-memory reduction has a block-wide barrier: no warp of the
+  // block may skip it, so blocks must not run past N.
+  if (spec.kSplit > 1 &&
+      spec.n % (spec.rowsPerWarp * (spec.warpsPerBlock / spec.kSplit)) != 0)
+    return mmaSpecError("rows per block must divide N = " + llvm::Twine(spec.n) +
+                        " when K is split across warps");
   return spec;
 }
 

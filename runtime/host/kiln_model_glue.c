@@ -25,7 +25,23 @@
 
 struct kiln_model_handle {
   uint64_t magic;
+  void *target; /* the target's per-handle state (NULL on the host) */
 };
+
+#ifdef KILN_MODEL_TARGET_HOOKS
+/* A device target's glue (e.g. runtime/cuda/model/kiln_cuda_model_glue.c)
+ * includes this file and defines these; `memref_descriptors` are as for
+ * kiln_model_invoke, with device addresses. They report errors with fail(). */
+static kiln_status kiln_model_target_create(void **state);
+static void kiln_model_target_destroy(void *state);
+static kiln_status kiln_model_target_run(void *state, void *stream, void **memref_descriptors);
+/* DLPack tensors must live on the target's device. */
+#define KILN_DLPACK_DEVICE_OK(type) ((type) == kDLCUDA)
+#define KILN_DLPACK_DEVICE_NAME "CUDA"
+#else
+#define KILN_DLPACK_DEVICE_OK(type) ((type) == kDLCPU || (type) == kDLCUDAHost)
+#define KILN_DLPACK_DEVICE_NAME "CPU"
+#endif
 
 static _Thread_local char last_error[1024];
 
@@ -135,6 +151,14 @@ kiln_status KILN_MODEL_create(struct kiln_model_handle **out) {
   if (!handle)
     return fail(KILN_ERROR_OUT_OF_MEMORY, "create: cannot allocate the model handle");
   handle->magic = KILN_HANDLE_MAGIC;
+  handle->target = NULL;
+#ifdef KILN_MODEL_TARGET_HOOKS
+  kiln_status status = kiln_model_target_create(&handle->target);
+  if (status != KILN_OK) {
+    free(handle);
+    return status;
+  }
+#endif
   *out = handle;
   return ok();
 }
@@ -143,6 +167,9 @@ void KILN_MODEL_destroy(struct kiln_model_handle *handle) {
   if (!handle)
     return;
   handle->magic = 0;
+#ifdef KILN_MODEL_TARGET_HOOKS
+  kiln_model_target_destroy(handle->target);
+#endif
   free(handle);
 }
 
@@ -240,7 +267,8 @@ static int64_t *write_descriptor(int64_t *words, void *data, int32_t rank, const
   return words + 3 + 2 * rank;
 }
 
-static kiln_status run_views(struct kiln_model_handle *handle, const tensor_view *inputs,
+static kiln_status run_views(struct kiln_model_handle *handle, void *stream,
+                             const tensor_view *inputs,
                              int32_t num_inputs, const tensor_view *outputs, int32_t num_outputs) {
   const kiln_model_desc *model = &kiln_model_descriptor;
   if (!handle || handle->magic != KILN_HANDLE_MAGIC)
@@ -293,15 +321,23 @@ static kiln_status run_views(struct kiln_model_handle *handle, const tensor_view
     cursor = write_descriptor(cursor, t->data, io->rank, dims);
   }
   if (status == KILN_OK) {
+#ifdef KILN_MODEL_TARGET_HOOKS
+    status = kiln_model_target_run(handle->target, stream, arguments);
+    if (status == KILN_OK)
+      status = ok();
+#else
+    (void)stream;
     kiln_model_invoke(arguments);
     status = ok();
+#endif
   }
   free(storage);
   return status;
 }
 
-kiln_status KILN_MODEL_run(struct kiln_model_handle *handle, const kiln_tensor *inputs,
-                           int32_t num_inputs, const kiln_tensor *outputs, int32_t num_outputs) {
+static kiln_status run_tensors(struct kiln_model_handle *handle, void *stream,
+                               const kiln_tensor *inputs, int32_t num_inputs,
+                               const kiln_tensor *outputs, int32_t num_outputs) {
   if ((num_inputs > 0 && !inputs) || (num_outputs > 0 && !outputs))
     return fail(KILN_ERROR_INVALID_ARGUMENT, "run: inputs or outputs is NULL");
   if (num_inputs < 0 || num_outputs < 0 || num_inputs > 4096 || num_outputs > 4096)
@@ -315,9 +351,14 @@ kiln_status KILN_MODEL_run(struct kiln_model_handle *handle, const kiln_tensor *
     const kiln_tensor *t = i < (size_t)num_inputs ? &inputs[i] : &outputs[i - num_inputs];
     all[i] = (tensor_view){t->dtype, t->rank, t->shape, t->data, t->size_bytes, 1};
   }
-  kiln_status status = run_views(handle, all, num_inputs, all + num_inputs, num_outputs);
+  kiln_status status = run_views(handle, stream, all, num_inputs, all + num_inputs, num_outputs);
   free(all);
   return status;
+}
+
+kiln_status KILN_MODEL_run(struct kiln_model_handle *handle, const kiln_tensor *inputs,
+                           int32_t num_inputs, const kiln_tensor *outputs, int32_t num_outputs) {
+  return run_tensors(handle, NULL, inputs, num_inputs, outputs, num_outputs);
 }
 
 /* ---- DLPack ---------------------------------------------------------------*/
@@ -354,9 +395,9 @@ static kiln_status view_dlpack(const char *what, int32_t index, const kiln_io_de
     return fail(KILN_ERROR_INVALID_ARGUMENT, "output '%s': the DLPack tensor is read-only",
                 io->name);
   const DLTensor *t = &managed->dl_tensor;
-  if (t->device.device_type != kDLCPU && t->device.device_type != kDLCUDAHost)
-    return fail(KILN_ERROR_INVALID_ARGUMENT, "%s '%s': expected a CPU tensor, got device type %d",
-                what, io->name, (int)t->device.device_type);
+  if (!KILN_DLPACK_DEVICE_OK(t->device.device_type))
+    return fail(KILN_ERROR_INVALID_ARGUMENT, "%s '%s': expected a " KILN_DLPACK_DEVICE_NAME
+                " tensor, got device type %d", what, io->name, (int)t->device.device_type);
   int32_t dtype = dtype_from_dlpack(t->dtype);
   if (dtype == 0)
     return fail(KILN_ERROR_TYPE_MISMATCH,
@@ -385,9 +426,9 @@ static kiln_status view_dlpack(const char *what, int32_t index, const kiln_io_de
   return KILN_OK;
 }
 
-kiln_status KILN_MODEL_run_dlpack(struct kiln_model_handle *handle,
-                                  DLManagedTensorVersioned *const *inputs, int32_t num_inputs,
-                                  DLManagedTensorVersioned *const *outputs, int32_t num_outputs) {
+static kiln_status run_dlpack(struct kiln_model_handle *handle, void *stream,
+                              DLManagedTensorVersioned *const *inputs, int32_t num_inputs,
+                              DLManagedTensorVersioned *const *outputs, int32_t num_outputs) {
   const kiln_model_desc *model = &kiln_model_descriptor;
   if ((num_inputs > 0 && !inputs) || (num_outputs > 0 && !outputs))
     return fail(KILN_ERROR_INVALID_ARGUMENT, "run_dlpack: inputs or outputs is NULL");
@@ -406,9 +447,15 @@ kiln_status KILN_MODEL_run_dlpack(struct kiln_model_handle *handle,
   for (int32_t i = 0; i < num_outputs && status == KILN_OK; ++i)
     status = view_dlpack("output", i, &model->outputs[i], outputs[i], 1, &all[num_inputs + i]);
   if (status == KILN_OK)
-    status = run_views(handle, all, num_inputs, all + num_inputs, num_outputs);
+    status = run_views(handle, stream, all, num_inputs, all + num_inputs, num_outputs);
   free(all);
   return status;
+}
+
+kiln_status KILN_MODEL_run_dlpack(struct kiln_model_handle *handle,
+                                  DLManagedTensorVersioned *const *inputs, int32_t num_inputs,
+                                  DLManagedTensorVersioned *const *outputs, int32_t num_outputs) {
+  return run_dlpack(handle, NULL, inputs, num_inputs, outputs, num_outputs);
 }
 
 kiln_status KILN_MODEL_output_shape(const kiln_tensor *inputs, int32_t num_inputs,

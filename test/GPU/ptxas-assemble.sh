@@ -15,6 +15,10 @@ for fmt in f16 int8:g0 int8:g128 int4:g128 int4:g64; do
     specs+=(--kernel="$f:m$m:n4096:k11008$g" --kernel="$f:m$m:n11008:k4096$g:r1:u8")
     [[ $g == :g64 ]] && continue  # below the tensor-core K block of 128
     specs+=(--kernel="$f:tc:m$m:n4096:k4096$g" --kernel="$f:tc:m$m:n11008:k2048$g:r8:u8")
+    specs+=(--kernel="$f:tc:m$m:n4096:k11008$g:r32:u2:w8:s8")
+    if [[ $m -eq 1 ]]; then  # persistent, pipelined SIMT grids
+      specs+=(--kernel="$f:m1:n4096:k11008$g:r1:p264" --kernel="$f:m1:n11008:k4096$g:r2:p396")
+    fi
   done
 done
 for arch in sm_80 sm_90a; do

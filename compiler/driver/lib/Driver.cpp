@@ -1,6 +1,8 @@
 //===- Driver.cpp - kilnc's stages ---------------------------------------===//
 #include "kiln/Driver/Driver.h"
 #include "kiln/Importer/OnnxImporter.h"
+#include "kiln/Targets/Cuda/CudaTarget.h"
+#include "kiln/Targets/GPU/PtxEmitter.h"
 #include "kiln/Targets/Host/HostTarget.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -90,11 +92,31 @@ static int compileHost(ModuleOp module, const DriverOptions &options) {
   return 0;
 }
 
+static int compileCuda(ModuleOp module, const DriverOptions &options) {
+  if (options.emit != EmitKind::SharedLibrary)
+    return fail("--target=cuda emits so");
+  if (options.outputPath == "-")
+    return fail("--target=cuda needs an output file (-o lib<name>.so)");
+  cuda::CudaTargetOptions cudaOptions;
+  cudaOptions.name = options.modelName;
+  cudaOptions.outputPath = options.outputPath;
+  cudaOptions.verbose = options.timeStages;
+  auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
+                                                            : options.gpuArchs);
+  if (!archs)
+    return fail(llvm::toString(archs.takeError()));
+  cudaOptions.gpuArchs = std::move(*archs);
+  if (llvm::Error error = cuda::compileForCuda(module, cudaOptions))
+    return fail(options.inputPath + ": " + llvm::toString(std::move(error)));
+  return 0;
+}
+
 int runDriver(const DriverOptions &options) {
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect>();
   host::registerHostTargetDialects(registry);
+  gpu_target::registerGpuTargetDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
@@ -110,6 +132,8 @@ int runDriver(const DriverOptions &options) {
   }
   if (options.target == Target::Host)
     return compileHost(**module, options);
+  if (options.target == Target::Cuda)
+    return compileCuda(**module, options);
   if (options.emit != EmitKind::ImportedIR && options.emit != EmitKind::KilnIR)
     return fail("--emit=llvm, obj and so need --target=host");
   return writeOutput(options.outputPath, [&](llvm::raw_ostream &os) {

@@ -195,6 +195,7 @@ const OpRegistry &getOpRegistry() {
     registerNormalizationOps(r);
     registerConvolutionOps(r);
     registerQuantizationOps(r);
+    registerResizeOps(r);
     return r;
   }();
   return registry;

@@ -169,6 +169,7 @@ void registerNormalizationOps(OpRegistry &registry);
 void registerConvolutionOps(OpRegistry &registry);
 void registerQuantizationOps(OpRegistry &registry);
 void registerIndexingOps(OpRegistry &registry);
+void registerResizeOps(OpRegistry &registry);
 
 /// Builds the registry of every op Kiln imports.
 const OpRegistry &getOpRegistry();

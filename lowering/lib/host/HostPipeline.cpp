@@ -17,7 +17,7 @@ using namespace mlir;
 
 namespace kiln {
 
-static void addKilnToLinalg(OpPassManager &pm) {
+void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createHostPrepareEntry());
   // Packed integer weights stay packed in the .so and are decoded inside
   // the contraction; other encodings are decoded at compile time.
@@ -34,7 +34,7 @@ static void addVectorization(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-static void addBufferization(OpPassManager &pm) {
+void addBufferizationWithOutParams(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
@@ -46,6 +46,10 @@ static void addBufferization(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+}
+
+static void addBufferization(OpPassManager &pm) {
+  addBufferizationWithOutParams(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 

@@ -209,7 +209,7 @@ MODELS = {
     "conv_same": model([node("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER", strides=[2])],
                        [vi("x", [1, 2, 7])], [vi("y", [1, 3, 4])], [const("w", weights(3, 2, 4))]),
     "conv_transpose": model([node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1])],
-                            [vi("x", [1, 2, 3, 3])], [vi("y", [1, 4, 3, 3])], [const("w", weights(2, 4, 2, 2))]),
+                            [vi("x", [1, 2, 3, 3])], [vi("y", [1, 4, 4, 4])], [const("w", weights(2, 4, 2, 2))]),
     "max_pool": model([node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)],
                       [vi("x", [1, 2, 6, 6])], [vi("y", [1, 2, 3, 3])], opset=12),
     "average_pool": model([node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], pads=[1, 1, 1, 1],
@@ -258,12 +258,22 @@ def qdq_models():
 MODELS.update(qdq_models())
 
 
+# Weights stored as ONNX external data (weights.bin beside the model).
+EXTERNAL = {"external_data": model([node("MatMul", ["x", "w"], ["y"])], [vi("x", ["batch", 16])],
+                                   [vi("y", ["batch", 8])], [const("w", weights(16, 8))])}
+
+
 def main():
     out = sys.argv[1]
-    names = sys.argv[2:] or list(MODELS)
+    names = sys.argv[2:] or list(MODELS) + list(EXTERNAL)
     os.makedirs(out, exist_ok=True)
     for name in names:
-        onnx.save(MODELS[name], os.path.join(out, name + ".onnx"))
+        path = os.path.join(out, name + ".onnx")
+        if name in EXTERNAL:
+            onnx.save(EXTERNAL[name], path, save_as_external_data=True, location=name + ".bin",
+                      size_threshold=0)
+        else:
+            onnx.save(MODELS[name], path)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <chrono>
-
 namespace kiln::host {
 
 namespace {
@@ -46,25 +44,6 @@ llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
                                    llvm::toString(std::move(error)));
   return llvm::Error::success();
 }
-
-/// Prints each stage's wall time when asked to.
-class StageClock {
-public:
-  explicit StageClock(bool enabled) : enabled(enabled), last(Clock::now()) {}
-  void done(llvm::StringRef stage) {
-    auto now = Clock::now();
-    if (enabled)
-      llvm::errs() << "kilnc: " << stage << ": "
-                   << llvm::format("%.3f", std::chrono::duration<double>(now - last).count())
-                   << " s\n";
-    last = now;
-  }
-
-private:
-  using Clock = std::chrono::steady_clock;
-  bool enabled;
-  Clock::time_point last;
-};
 
 llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
   mlir::PassManager pm(module.getContext());

@@ -6,11 +6,34 @@
 
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include "llvm/Support/Format.h"
+
+#include <chrono>
 #include <memory>
 
 namespace kiln::host {
+
+/// Prints each stage's wall time when asked to.
+class StageClock {
+public:
+  explicit StageClock(bool enabled) : enabled(enabled), last(Clock::now()) {}
+  void done(llvm::StringRef stage) {
+    auto now = Clock::now();
+    if (enabled)
+      llvm::errs() << "kilnc: " << stage << ": "
+                   << llvm::format("%.3f", std::chrono::duration<double>(now - last).count())
+                   << " s\n";
+    last = now;
+  }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled;
+  Clock::time_point last;
+};
 
 /// Links the generic C glue (runtime/host/kiln_model_glue.c, embedded as
 /// bitcode) into `module`.

@@ -26,6 +26,14 @@ inline constexpr llvm::StringLiteral kHostEntryName = "kiln_model_entry";
 /// bufferization with caller-owned outputs, and conversion to LLVM.
 void buildHostLoweringPipeline(mlir::OpPassManager &pm);
 
+/// The front half of the host pipeline, shared with device targets: kiln
+/// ops to linalg on tensors.
+void addKilnToLinalg(mlir::OpPassManager &pm);
+
+/// One-shot bufferization with outputs as caller-owned out-parameters,
+/// without deallocation (the host pipeline adds it after).
+void addBufferizationWithOutParams(mlir::OpPassManager &pm);
+
 /// Registers `kiln-host-lowering` with the pass registry (for kiln-opt).
 void registerHostPipelines();
 

@@ -13,7 +13,7 @@ enum class EmitKind { ImportedIR, KilnIR, LLVMIR, Object, SharedLibrary };
 
 enum class InputFormat { Auto, Onnx, Mlir };
 
-enum class Target { None, Host };
+enum class Target { None, Host, Cuda };
 
 struct DriverOptions {
   std::string inputPath;
@@ -28,6 +28,8 @@ struct DriverOptions {
   /// Host target: C symbol prefix and CPU (empty: the target's default).
   std::string modelName = "model";
   std::string cpu;
+  /// CUDA target: comma-separated ptxas architectures (empty: the default).
+  std::string gpuArchs;
   /// Prints each stage's wall time on stderr.
   bool timeStages = false;
 };

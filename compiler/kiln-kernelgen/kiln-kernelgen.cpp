@@ -31,7 +31,7 @@ namespace {
 
 llvm::cl::list<std::string> kernelSpecs(
     "kernel",
-    llvm::cl::desc("kernel to generate: FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS], "
+    llvm::cl::desc("kernel to generate: FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS][:sKSPLIT][:pBLOCKS], "
                    "FORMAT = f16 | int8 | int4; tc = tensor cores (repeatable)"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
@@ -78,6 +78,8 @@ llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
     case 'r': spec.rowsPerWarp = value; break;
     case 'w': spec.warpsPerBlock = value; break;
     case 'u': spec.chunksInFlight = value; break;
+    case 's': spec.kSplit = value; break;
+    case 'p': spec.persistentBlocks = value; break;
     default:
       return parseError(text, "unknown field '" + field + "'");
     }
@@ -109,6 +111,8 @@ llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
       {"group_size", spec.groupSize},
       {"rows_per_warp", spec.rowsPerWarp},
       {"chunks_in_flight", spec.chunksInFlight},
+      {"k_split", spec.kSplit},
+      {"persistent_blocks", spec.persistentBlocks},
       {"params", std::move(params)},
       {"grid", llvm::json::Array{launch.gridX, 1, 1}},
       {"block", llvm::json::Array{launch.blockX, 1, 1}}};

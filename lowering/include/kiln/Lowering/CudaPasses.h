@@ -1,0 +1,33 @@
+//===- CudaPasses.h - passes and pipeline of the CUDA target -------------===//
+#ifndef KILN_LOWERING_CUDAPASSES_H
+#define KILN_LOWERING_CUDAPASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "kiln/Lowering/CudaPasses.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/Lowering/CudaPasses.h.inc"
+
+/// Adds the passes from imported kiln IR (static shapes) to a host function
+/// of `gpu.launch_func`s, buffer ops and copies, with every kernel in one
+/// gpu.module (still in the gpu dialect): kiln to linalg as for the host,
+/// bufferization with caller-owned outputs, linalg to loops, one launch per
+/// loop nest, outlining.
+void buildCudaLoweringPipeline(mlir::OpPassManager &pm);
+
+/// Registers `kiln-cuda-lowering` with the pass registry (for kiln-opt).
+void registerCudaPipelines();
+
+} // namespace kiln
+
+#endif // KILN_LOWERING_CUDAPASSES_H
