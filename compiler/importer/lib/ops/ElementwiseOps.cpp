@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cmath>
 
@@ -75,6 +76,23 @@ SymFold constantFold(std::function<int64_t(int64_t, int64_t)> fn) {
     if (!a[0].isConstant() || !a[1].isConstant())
       return std::nullopt;
     return SymInt::of(fn(a[0].constant, a[1].constant));
+  };
+}
+
+/// A symbolic value that is a tensor's dimension size, hence never negative.
+bool isDimensionSize(const SymInt &v) {
+  return !v.isConstant() && v.dynamic.getDefiningOp<tensor::DimOp>();
+}
+
+/// Equal over shape values also folds a dimension size against a negative
+/// constant (false): exporters test shapes for -1 ("infer this dimension")
+/// before Expand, and folding keeps symbolic shapes symbolic.
+SymFold equalFold() {
+  return [](OpContext &ctx, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
+    for (int side = 0; side < 2; ++side)
+      if (isDimensionSize(a[side]) && a[1 - side].isConstant() && a[1 - side].constant < 0)
+        return SymInt::of(0);
+    return constantFold(std::equal_to<int64_t>())(ctx, a);
   };
 }
 
@@ -153,11 +171,11 @@ void addVariadic(OpRegistry &r, llvm::StringRef name, BinaryFn fn, bool mean = f
 /// Comparisons: bool results.
 void addCompare(OpRegistry &r, llvm::StringRef name, int first, arith::CmpFPredicate fp,
                 arith::CmpIPredicate signedPred, arith::CmpIPredicate unsignedPred,
-                std::function<int64_t(int64_t, int64_t)> hostCompare) {
+                SymFold hostCompare) {
   addOnnxOp(r, name, first, [=](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
       return failure();
-    if (tryFoldInts(ctx, kBool, constantFold(hostCompare)))
+    if (tryFoldInts(ctx, kBool, hostCompare))
       return success();
     return importMap(ctx, kBool, [&](OpBuilder &b, Location l, ValueRange a, int32_t t) -> Value {
       if (isFloat(a[0]))
@@ -270,11 +288,13 @@ void registerElementwiseOps(OpRegistry &r) {
   addVariadic(r, "Mean", add, /*mean=*/true);
   using FP = arith::CmpFPredicate;
   using IP = arith::CmpIPredicate;
-  addCompare(r, "Equal", 7, FP::OEQ, IP::eq, IP::eq, std::equal_to<int64_t>());
-  addCompare(r, "Less", 7, FP::OLT, IP::slt, IP::ult, std::less<int64_t>());
-  addCompare(r, "LessOrEqual", 12, FP::OLE, IP::sle, IP::ule, std::less_equal<int64_t>());
-  addCompare(r, "Greater", 7, FP::OGT, IP::sgt, IP::ugt, std::greater<int64_t>());
-  addCompare(r, "GreaterOrEqual", 12, FP::OGE, IP::sge, IP::uge, std::greater_equal<int64_t>());
+  addCompare(r, "Equal", 7, FP::OEQ, IP::eq, IP::eq, equalFold());
+  addCompare(r, "Less", 7, FP::OLT, IP::slt, IP::ult, constantFold(std::less<int64_t>()));
+  addCompare(r, "LessOrEqual", 12, FP::OLE, IP::sle, IP::ule,
+             constantFold(std::less_equal<int64_t>()));
+  addCompare(r, "Greater", 7, FP::OGT, IP::sgt, IP::ugt, constantFold(std::greater<int64_t>()));
+  addCompare(r, "GreaterOrEqual", 12, FP::OGE, IP::sge, IP::uge,
+             constantFold(std::greater_equal<int64_t>()));
 
   addOnnxOp(r, "Mod", 10, [](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
