@@ -11,7 +11,7 @@ packages=(
   "mlir-$llvm-tools" "liblld-$llvm-dev" "libclang-rt-$llvm-dev"
   zlib1g-dev libzstd-dev libffi-dev libxml2-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  libgtest-dev
+  libgtest-dev libgmock-dev binutils
   python3 python3-venv python3-pip
 )
 
