@@ -478,10 +478,11 @@ llvm::Error GraphImporter::createReturn(const onnx::GraphProto &graph) {
 // The whole model
 //===----------------------------------------------------------------------===//
 
-llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run() {
+llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(std::optional<llvm::StringRef> bytes) {
   if (llvm::Error error = parseDimBindings())
     return std::move(error);
-  auto loaded = loadModelProto(path, options.maxFileBytes);
+  auto loaded = bytes ? parseModelProto(*bytes, options.maxFileBytes)
+                      : loadModelProto(path, options.maxFileBytes);
   if (!loaded)
     return fileError(llvm::toString(loaded.takeError()));
   model = std::move(*loaded);
@@ -549,6 +550,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(MLIRContext &context,
                                                       const ImportOptions &options) {
   onnx_import::GraphImporter importer(context, path, options);
   return importer.run();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModelFromBuffer(MLIRContext &context,
+                                                                llvm::StringRef bytes,
+                                                                llvm::StringRef path,
+                                                                const ImportOptions &options) {
+  onnx_import::GraphImporter importer(context, path, options);
+  return importer.run(bytes);
 }
 
 } // namespace kiln

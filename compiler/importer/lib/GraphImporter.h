@@ -28,7 +28,9 @@ class GraphImporter {
 public:
   GraphImporter(mlir::MLIRContext &context, llvm::StringRef path, const ImportOptions &options);
 
-  llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> run();
+  /// Imports the model file, or `bytes` when given.
+  llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+  run(std::optional<llvm::StringRef> bytes = std::nullopt);
 
   // Services for op import functions.
   mlir::OpBuilder &builder() { return opBuilder; }

@@ -116,6 +116,96 @@ Value materializeHostTensor(OpBuilder &builder, Location loc, const HostTensor &
   return tensor::FromElementsOp::create(builder, loc, type, elements);
 }
 
+std::vector<int64_t> rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  return strides;
+}
+
+int64_t elementCount(llvm::ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  return count;
+}
+
+/// Calls `fn` with every multi-index of `shape` in row-major order.
+static void forEachIndex(llvm::ArrayRef<int64_t> shape,
+                         llvm::function_ref<void(llvm::ArrayRef<int64_t>)> fn) {
+  int64_t count = elementCount(shape);
+  std::vector<int64_t> index(shape.size(), 0);
+  for (int64_t flat = 0; flat < count; ++flat) {
+    fn(index);
+    for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+      if (++index[d] < shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
+HostTensor rearrangeHost(const HostTensor &input, llvm::ArrayRef<int64_t> shape,
+                         llvm::function_ref<int64_t(llvm::ArrayRef<int64_t>)> source) {
+  HostTensor result;
+  result.dtype = input.dtype;
+  result.shape.assign(shape.begin(), shape.end());
+  forEachIndex(shape, [&](llvm::ArrayRef<int64_t> index) {
+    int64_t from = source(index);
+    if (input.isFloat())
+      result.reals.push_back(input.reals[from]);
+    else
+      result.ints.push_back(input.ints[from]);
+  });
+  return result;
+}
+
+std::optional<HostTensor> foldIntElementwise(llvm::ArrayRef<const HostTensor *> inputs,
+                                             int32_t resultDType, IntFold fn) {
+  size_t rank = 0;
+  for (const HostTensor *input : inputs) {
+    if (!input || input->isFloat())
+      return std::nullopt;
+    rank = std::max(rank, input->shape.size());
+  }
+  std::vector<int64_t> shape(rank, 1);
+  for (const HostTensor *input : inputs)
+    for (size_t i = 0; i < input->shape.size(); ++i) {
+      int64_t &size = shape[i + rank - input->shape.size()];
+      int64_t dim = input->shape[i];
+      if (dim != 1 && size != 1 && dim != size)
+        return std::nullopt;
+      if (dim != 1)
+        size = dim;
+    }
+  if (elementCount(shape) > kMaxHostElements)
+    return std::nullopt;
+  HostTensor result;
+  result.dtype = resultDType;
+  result.shape.assign(shape.begin(), shape.end());
+  bool ok = true;
+  forEachIndex(shape, [&](llvm::ArrayRef<int64_t> index) {
+    if (!ok)
+      return;
+    llvm::SmallVector<SymInt> args;
+    for (const HostTensor *input : inputs) {
+      std::vector<int64_t> strides = rowMajorStrides(input->shape);
+      int64_t flat = 0, offset = rank - input->shape.size();
+      for (size_t i = 0; i < input->shape.size(); ++i)
+        flat += (input->shape[i] == 1 ? 0 : index[i + offset]) * strides[i];
+      args.push_back(input->ints[flat]);
+    }
+    std::optional<SymInt> value = fn(args);
+    if (!value)
+      ok = false;
+    else
+      result.ints.push_back(*value);
+  });
+  if (!ok)
+    return std::nullopt;
+  return result;
+}
+
 double castReal(double value, int32_t dtype) {
   if (dtype == kFloat)
     return double(float(value));

@@ -171,6 +171,7 @@ const OpRegistry &getOpRegistry() {
     registerElementwiseOps(r);
     registerLinearOps(r);
     registerShapeOps(r);
+    registerIndexingOps(r);
     return r;
   }();
   return registry;

@@ -37,6 +37,8 @@ SymInt symArith(OpContext &ctx, SymOp op, const SymInt &a, const SymInt &b) {
     case SymOp::Sub: return SymInt::of(a.constant - b.constant);
     case SymOp::Mul: return SymInt::of(a.constant * b.constant);
     case SymOp::Div: return SymInt::of(b.constant == 0 ? 0 : a.constant / b.constant);
+    case SymOp::Min: return SymInt::of(std::min(a.constant, b.constant));
+    case SymOp::Max: return SymInt::of(std::max(a.constant, b.constant));
     }
   }
   if (op == SymOp::Mul && b.isConstant() && b.constant == 1)
@@ -55,6 +57,8 @@ SymInt symArith(OpContext &ctx, SymOp op, const SymInt &a, const SymInt &b) {
   case SymOp::Sub: result = arith::SubIOp::create(builder, ctx.loc(), x, y); break;
   case SymOp::Mul: result = arith::MulIOp::create(builder, ctx.loc(), x, y); break;
   case SymOp::Div: result = arith::DivSIOp::create(builder, ctx.loc(), x, y); break;
+  case SymOp::Min: result = arith::MinSIOp::create(builder, ctx.loc(), x, y); break;
+  case SymOp::Max: result = arith::MaxSIOp::create(builder, ctx.loc(), x, y); break;
   }
   return SymInt{0, result};
 }
@@ -91,9 +95,21 @@ Value buildGeneric(OpContext &ctx, ArrayRef<Value> inputs, Value init,
   return op.getResult(0);
 }
 
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, int64_t rank) {
+  SmallVector<Value> indices;
+  for (int64_t d = 0; d < rank; ++d)
+    indices.push_back(linalg::IndexOp::create(b, loc, d));
+  return indices;
+}
+
+Value indexValue(OpBuilder &b, Location loc, const SymInt &value) {
+  return value.dynamic ? value.dynamic : Value(arith::ConstantIndexOp::create(b, loc, value.constant));
+}
+
 FailureOr<Value> broadcastElementwise(OpContext &ctx, ArrayRef<Value> inputs,
-                                      Type resultElement, ScalarBody body) {
-  int64_t rank = 0;
+                                      Type resultElement, ScalarBody body,
+                                      ArrayRef<SymInt> extraShape) {
+  int64_t rank = extraShape.size();
   for (Value input : inputs)
     rank = std::max(rank, cast<RankedTensorType>(input.getType()).getRank());
   // Pick each output dimension: a static non-1 size wins; dynamic sizes
@@ -122,6 +138,19 @@ FailureOr<Value> broadcastElementwise(OpContext &ctx, ArrayRef<Value> inputs,
         return ctx.fail("inconsistent shapes: cannot broadcast dimension of size " +
                         llvm::Twine(*fixed) + " with " + llvm::Twine(size));
       fixed = size;
+    }
+    int64_t extraDim = d - (rank - int64_t(extraShape.size()));
+    if (extraDim >= 0) {
+      const SymInt &size = extraShape[extraDim];
+      if (size.isConstant() && size.constant != 1) {
+        if (fixed && *fixed != size.constant)
+          return ctx.fail("inconsistent shapes: cannot broadcast dimension of size " +
+                          llvm::Twine(*fixed) + " to " + llvm::Twine(size.constant));
+        fixed = size.constant;
+      } else if (!size.isConstant() && !fixed) {
+        sizes.push_back(size.dynamic);
+        continue;
+      }
     }
     if (fixed)
       sizes.push_back(ctx.builder().getIndexAttr(*fixed));

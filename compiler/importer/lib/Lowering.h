@@ -26,15 +26,22 @@ mlir::OpFoldResult toFoldResult(OpContext &ctx, const SymInt &value);
 SymInt toSymInt(mlir::OpFoldResult value);
 
 /// Integer arithmetic on values known at import or at run time.
-enum class SymOp { Add, Sub, Mul, Div };
+enum class SymOp { Add, Sub, Mul, Div, Min, Max };
 SymInt symArith(OpContext &ctx, SymOp op, const SymInt &a, const SymInt &b);
 
 /// Applies `body` to the elements of `inputs` broadcast together with
 /// numpy rules. Statically mismatching dimensions fail ("inconsistent
 /// shapes"); a dynamic dimension is taken to equal its counterparts.
+/// `extraShape`, when given, joins the broadcast as a shape without data
+/// (Expand's target shape).
 mlir::FailureOr<mlir::Value> broadcastElementwise(OpContext &ctx,
                                                   llvm::ArrayRef<mlir::Value> inputs,
-                                                  mlir::Type resultElement, ScalarBody body);
+                                                  mlir::Type resultElement, ScalarBody body,
+                                                  llvm::ArrayRef<SymInt> extraShape = {});
+/// Index values (as `index`) of the generic's iteration space.
+llvm::SmallVector<mlir::Value> loopIndices(mlir::OpBuilder &b, mlir::Location loc, int64_t rank);
+/// An index value for a SymInt.
+mlir::Value indexValue(mlir::OpBuilder &b, mlir::Location loc, const SymInt &value);
 
 /// A linalg.generic over `output`'s shape with the given maps and iterators.
 mlir::Value buildGeneric(OpContext &ctx, llvm::ArrayRef<mlir::Value> inputs,

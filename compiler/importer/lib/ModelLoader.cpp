@@ -80,6 +80,14 @@ llvm::Expected<std::unique_ptr<onnx::ModelProto>> loadModelProto(llvm::StringRef
   if (!buffer)
     return error("cannot read the model: " + buffer.getError().message());
 
+  return parseModelProto(
+      llvm::StringRef((*buffer)->getBufferStart(), (*buffer)->getBufferSize()), maxFileBytes);
+}
+
+llvm::Expected<std::unique_ptr<onnx::ModelProto>> parseModelProto(llvm::StringRef bytes,
+                                                                  uint64_t maxFileBytes) {
+  if (bytes.size() > maxFileBytes || bytes.size() >= (uint64_t(1) << 31))
+    return error("the model is " + Twine(bytes.size()) + " bytes, over the limit");
   auto model = std::make_unique<onnx::ModelProto>();
   bool parsed;
   std::string why;
@@ -88,16 +96,16 @@ llvm::Expected<std::unique_ptr<onnx::ModelProto>> loadModelProto(llvm::StringRef
     lastProtobufMessage.clear();
     google::protobuf::LogHandler *previous = google::protobuf::SetLogHandler(captureProtobufLog);
     google::protobuf::io::CodedInputStream stream(
-        reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
-        int((*buffer)->getBufferSize()));
-    stream.SetTotalBytesLimit(int((*buffer)->getBufferSize()));
+        reinterpret_cast<const uint8_t *>(bytes.data()), int(bytes.size()));
+    stream.SetTotalBytesLimit(int(bytes.size()));
     stream.SetRecursionLimit(kProtobufRecursionLimit);
     parsed = model->ParseFromCodedStream(&stream) && stream.ConsumedEntireMessage();
     google::protobuf::SetLogHandler(previous);
     why = lastProtobufMessage;
   }
   if (!parsed) {
-    std::string reason = "not a valid ONNX model (the protobuf is truncated or corrupt";
+    std::string reason = "not a valid ONNX model (the protobuf is truncated, corrupt or nested "
+                         "deeper than " + std::to_string(kProtobufRecursionLimit) + " levels";
     if (!why.empty())
       reason += ": " + why;
     return error(reason + ")");

@@ -28,6 +28,10 @@ constexpr int kMaxSubgraphDepth = 16;
 llvm::Expected<std::unique_ptr<onnx::ModelProto>> loadModelProto(llvm::StringRef path,
                                                                  uint64_t maxFileBytes);
 
+/// Parses a model held in memory, with the same checks.
+llvm::Expected<std::unique_ptr<onnx::ModelProto>> parseModelProto(llvm::StringRef bytes,
+                                                                  uint64_t maxFileBytes);
+
 /// The dims of a tensor, checked: non-negative and with an element count
 /// that fits int64.
 llvm::Expected<llvm::SmallVector<int64_t>> checkedTensorDims(const onnx::TensorProto &tensor);

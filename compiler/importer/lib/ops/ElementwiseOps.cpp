@@ -42,6 +42,42 @@ LogicalResult importMap(OpContext &ctx, int32_t resultDType,
   return ctx.setOutput(0, *result, outDType);
 }
 
+/// Folds the op on import-time integer contents (shape arithmetic); true
+/// when the output was defined that way.
+using SymFold = std::function<std::optional<SymInt>(OpContext &, llvm::ArrayRef<SymInt>)>;
+bool tryFoldInts(OpContext &ctx, int32_t resultDType, const SymFold &fold) {
+  if (!fold)
+    return false;
+  SmallVector<const HostTensor *> hosts;
+  for (int i = 0; i < ctx.numInputs(); ++i)
+    if (ctx.hasInput(i))
+      hosts.push_back(ctx.host(i));
+  std::optional<HostTensor> folded = foldIntElementwise(
+      hosts, resultDType == kUndefined ? ctx.dtype(0) : resultDType,
+      [&](llvm::ArrayRef<SymInt> args) { return fold(ctx, args); });
+  if (!folded)
+    return false;
+  (void)ctx.setHostOutput(0, std::move(*folded));
+  return true;
+}
+
+SymFold arithFold(SymOp op) {
+  return [op](OpContext &ctx, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
+    if (op == SymOp::Div && a[1].isConstant() && a[1].constant == 0)
+      return std::nullopt;
+    return symArith(ctx, op, a[0], a[1]);
+  };
+}
+
+/// Folds only when every operand is a known constant.
+SymFold constantFold(std::function<int64_t(int64_t, int64_t)> fn) {
+  return [fn](OpContext &, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
+    if (!a[0].isConstant() || !a[1].isConstant())
+      return std::nullopt;
+    return SymInt::of(fn(a[0].constant, a[1].constant));
+  };
+}
+
 /// Checks that all inputs share one element type, as the ONNX schema says.
 LogicalResult sameTypes(OpContext &ctx) {
   for (int i = 1; i < ctx.numInputs(); ++i)
@@ -86,10 +122,12 @@ Value bitOr(OpBuilder &b, Location l, Value x, Value y, int32_t) { return arith:
 Value bitXor(OpBuilder &b, Location l, Value x, Value y, int32_t) { return arith::XOrIOp::create(b, l, x, y); }
 
 /// A binary op whose inputs share a type and whose result has that type.
-void addBinary(OpRegistry &r, llvm::StringRef name, int first, BinaryFn fn) {
-  addOnnxOp(r, name, first, [fn](OpContext &ctx) -> LogicalResult {
+void addBinary(OpRegistry &r, llvm::StringRef name, int first, BinaryFn fn, SymFold fold = {}) {
+  addOnnxOp(r, name, first, [fn, fold](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
       return failure();
+    if (tryFoldInts(ctx, kUndefined, fold))
+      return success();
     return importMap(ctx, kUndefined, [&](OpBuilder &b, Location l, ValueRange a, int32_t t) {
       return fn(b, l, a[0], a[1], t);
     });
@@ -97,10 +135,19 @@ void addBinary(OpRegistry &r, llvm::StringRef name, int first, BinaryFn fn) {
 }
 
 /// Min, Max, Sum, Mean: any number of inputs folded left to right.
-void addVariadic(OpRegistry &r, llvm::StringRef name, BinaryFn fn, bool mean = false) {
-  addOnnxOp(r, name, 8, [fn, mean](OpContext &ctx) -> LogicalResult {
+void addVariadic(OpRegistry &r, llvm::StringRef name, BinaryFn fn, bool mean = false,
+                 std::optional<SymOp> foldOp = std::nullopt) {
+  addOnnxOp(r, name, 8, [fn, mean, foldOp](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(1, 1 << 20)) || failed(sameTypes(ctx)))
       return failure();
+    if (foldOp && tryFoldInts(ctx, kUndefined,
+                              [&](OpContext &c, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
+                                SymInt acc = a[0];
+                                for (const SymInt &v : a.drop_front())
+                                  acc = symArith(c, *foldOp, acc, v);
+                                return acc;
+                              }))
+      return success();
     return importMap(ctx, kUndefined, [&](OpBuilder &b, Location l, ValueRange a, int32_t t) {
       Value acc = a[0];
       for (Value v : a.drop_front())
@@ -114,10 +161,13 @@ void addVariadic(OpRegistry &r, llvm::StringRef name, BinaryFn fn, bool mean = f
 
 /// Comparisons: bool results.
 void addCompare(OpRegistry &r, llvm::StringRef name, int first, arith::CmpFPredicate fp,
-                arith::CmpIPredicate signedPred, arith::CmpIPredicate unsignedPred) {
+                arith::CmpIPredicate signedPred, arith::CmpIPredicate unsignedPred,
+                std::function<int64_t(int64_t, int64_t)> hostCompare) {
   addOnnxOp(r, name, first, [=](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
       return failure();
+    if (tryFoldInts(ctx, kBool, constantFold(hostCompare)))
+      return success();
     return importMap(ctx, kBool, [&](OpBuilder &b, Location l, ValueRange a, int32_t t) -> Value {
       if (isFloat(a[0]))
         return arith::CmpFOp::create(b, l, fp, a[0], a[1]);
@@ -213,27 +263,27 @@ LogicalResult importCast(OpContext &ctx, int32_t to) {
 } // namespace
 
 void registerElementwiseOps(OpRegistry &r) {
-  addBinary(r, "Add", 7, add);
-  addBinary(r, "Sub", 7, sub);
-  addBinary(r, "Mul", 7, mul);
-  addBinary(r, "Div", 7, div);
+  addBinary(r, "Add", 7, add, arithFold(SymOp::Add));
+  addBinary(r, "Sub", 7, sub, arithFold(SymOp::Sub));
+  addBinary(r, "Mul", 7, mul, arithFold(SymOp::Mul));
+  addBinary(r, "Div", 7, div, arithFold(SymOp::Div));
   addBinary(r, "And", 7, bitAnd);
   addBinary(r, "Or", 7, bitOr);
   addBinary(r, "Xor", 7, bitXor);
   addBinary(r, "BitwiseAnd", 18, bitAnd);
   addBinary(r, "BitwiseOr", 18, bitOr);
   addBinary(r, "BitwiseXor", 18, bitXor);
-  addVariadic(r, "Min", minimum);
-  addVariadic(r, "Max", maximum);
+  addVariadic(r, "Min", minimum, false, SymOp::Min);
+  addVariadic(r, "Max", maximum, false, SymOp::Max);
   addVariadic(r, "Sum", add);
   addVariadic(r, "Mean", add, /*mean=*/true);
   using FP = arith::CmpFPredicate;
   using IP = arith::CmpIPredicate;
-  addCompare(r, "Equal", 7, FP::OEQ, IP::eq, IP::eq);
-  addCompare(r, "Less", 7, FP::OLT, IP::slt, IP::ult);
-  addCompare(r, "LessOrEqual", 12, FP::OLE, IP::sle, IP::ule);
-  addCompare(r, "Greater", 7, FP::OGT, IP::sgt, IP::ugt);
-  addCompare(r, "GreaterOrEqual", 12, FP::OGE, IP::sge, IP::uge);
+  addCompare(r, "Equal", 7, FP::OEQ, IP::eq, IP::eq, std::equal_to<int64_t>());
+  addCompare(r, "Less", 7, FP::OLT, IP::slt, IP::ult, std::less<int64_t>());
+  addCompare(r, "LessOrEqual", 12, FP::OLE, IP::sle, IP::ule, std::less_equal<int64_t>());
+  addCompare(r, "Greater", 7, FP::OGT, IP::sgt, IP::ugt, std::greater<int64_t>());
+  addCompare(r, "GreaterOrEqual", 12, FP::OGE, IP::sge, IP::uge, std::greater_equal<int64_t>());
 
   addOnnxOp(r, "Mod", 10, [](OpContext &ctx) -> LogicalResult {
     if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
@@ -277,6 +327,14 @@ void registerElementwiseOps(OpRegistry &r) {
       return failure();
     if (ctx.dtype(1) != ctx.dtype(2))
       return ctx.fail("X and Y must have the same type");
+    // Where over shape values folds (cond may be bool, X and Y integers).
+    if (ctx.host(0) && tryFoldInts(ctx, ctx.dtype(1),
+                                   [](OpContext &, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
+                                     if (!a[0].isConstant())
+                                       return std::nullopt;
+                                     return a[0].constant ? a[1] : a[2];
+                                   }))
+      return success();
     return importMap(ctx, ctx.dtype(1), [&](OpBuilder &b, Location l, ValueRange a, int32_t) -> Value {
       return arith::SelectOp::create(b, l, a[0], a[1], a[2]);
     });

@@ -262,9 +262,183 @@ LogicalResult importDropout(OpContext &ctx) {
   return ctx.setOutput(1, filledTensor(ctx, tensorSizes(ctx, ctx.value(0)), one), kBool);
 }
 
+LogicalResult importTranspose(OpContext &ctx) {
+  int64_t rank = ctx.type(0).getRank();
+  std::vector<int64_t> perm = ctx.attrInts("perm");
+  if (perm.empty())
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  std::vector<bool> seen(rank, false);
+  if (int64_t(perm.size()) != rank)
+    return ctx.fail("perm has " + llvm::Twine(perm.size()) + " entries for rank " + llvm::Twine(rank));
+  for (int64_t &p : perm) {
+    if (p < 0)
+      p += rank;
+    if (p < 0 || p >= rank || seen[p])
+      return ctx.fail("perm is not a permutation");
+    seen[p] = true;
+  }
+  if (const HostTensor *host = ctx.host(0)) {
+    llvm::SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(host->shape[p]);
+    std::vector<int64_t> strides = rowMajorStrides(host->shape);
+    return ctx.setHostOutput(0, rearrangeHost(*host, shape, [&](llvm::ArrayRef<int64_t> index) {
+                               int64_t flat = 0;
+                               for (int64_t d = 0; d < rank; ++d)
+                                 flat += index[d] * strides[perm[d]];
+                               return flat;
+                             }));
+  }
+  return ctx.setOutput(0, transposeTensor(ctx, ctx.value(0), perm), ctx.dtype(0));
+}
+
+/// A 1-D shape input (Expand, ConstantOfShape...) as symbolic sizes.
+FailureOr<SmallVector<SymInt>> shapeInput(OpContext &ctx, int index) {
+  const HostTensor *shape = ctx.host(index);
+  if (!shape || shape->isFloat() || shape->shape.size() > 1) {
+    (void)ctx.fail("the shape (input " + llvm::Twine(index) +
+                   ") must be a 1-D integer tensor known at import");
+    return failure();
+  }
+  SmallVector<SymInt> sizes(shape->ints.begin(), shape->ints.end());
+  for (const SymInt &s : sizes)
+    if (s.isConstant() && s.constant < 0) {
+      (void)ctx.fail("the shape has a negative dimension " + llvm::Twine(s.constant));
+      return failure();
+    }
+  return sizes;
+}
+
+LogicalResult importExpand(OpContext &ctx) {
+  if (failed(ctx.expectInputs(2, 2)))
+    return failure();
+  FailureOr<SmallVector<SymInt>> sizes = shapeInput(ctx, 1);
+  if (failed(sizes))
+    return failure();
+  if (const HostTensor *host = ctx.host(0)) {
+    // Broadcast on the host by folding an identity over both shapes.
+    bool constantShape = llvm::all_of(*sizes, [](const SymInt &s) { return s.isConstant(); });
+    if (constantShape && !host->isFloat()) {
+      HostTensor target;
+      target.dtype = kInt64;
+      for (const SymInt &s : *sizes)
+        target.shape.push_back(s.constant);
+      target.ints.assign(elementCount(target.shape), SymInt::of(0));
+      std::optional<HostTensor> folded = foldIntElementwise(
+          {host, &target}, host->dtype, [](llvm::ArrayRef<SymInt> a) { return a[0]; });
+      if (folded)
+        return ctx.setHostOutput(0, std::move(*folded));
+    }
+  }
+  FailureOr<Value> result = broadcastElementwise(
+      ctx, {ctx.value(0)}, ctx.type(0).getElementType(),
+      [](OpBuilder &, Location, ValueRange a) { return a[0]; }, *sizes);
+  if (failed(result))
+    return failure();
+  return ctx.setOutput(0, *result, ctx.dtype(0));
+}
+
+LogicalResult importConstantOfShape(OpContext &ctx) {
+  FailureOr<SmallVector<SymInt>> sizes = shapeInput(ctx, 0);
+  if (failed(sizes))
+    return failure();
+  HostTensor fill;
+  fill.dtype = kFloat;
+  fill.reals = {0.0};
+  if (const onnx::AttributeProto *value = ctx.attr("value")) {
+    llvm::Expected<TensorValue> tensor = ctx.importer.importTensor(value->t(), "value", ctx.loc());
+    if (!tensor)
+      return ctx.fail(llvm::toString(tensor.takeError()));
+    if (!tensor->host || tensor->host->size() != 1)
+      return ctx.fail("value must hold exactly one element");
+    fill = *tensor->host;
+  }
+  bool constantShape = llvm::all_of(*sizes, [](const SymInt &s) { return s.isConstant(); });
+  llvm::SmallVector<int64_t> shape;
+  for (const SymInt &s : *sizes)
+    shape.push_back(s.constant);
+  if (constantShape && codec::checkedProduct(shape.data(), shape.size()).value_or(INT64_MAX) <=
+                           kMaxHostElements) {
+    HostTensor result = rearrangeHost(fill, shape, [](llvm::ArrayRef<int64_t>) { return 0; });
+    return ctx.setHostOutput(0, std::move(result));
+  }
+  Type element = computeElementType(ctx.context(), fill.dtype);
+  if (!element)
+    return ctx.fail("unsupported value type " + dtypeName(fill.dtype));
+  Value scalar = scalarConstant(ctx.builder(), ctx.loc(), element, fill.realAt(0));
+  SmallVector<OpFoldResult> folded;
+  for (const SymInt &s : *sizes)
+    folded.push_back(toFoldResult(ctx, s));
+  return ctx.setOutput(0, filledTensor(ctx, folded, scalar), fill.dtype);
+}
+
+LogicalResult importRange(OpContext &ctx) {
+  if (failed(ctx.expectInputs(3, 3)))
+    return failure();
+  const HostTensor *start = ctx.host(0), *limit = ctx.host(1), *delta = ctx.host(2);
+  int32_t dtype = ctx.dtype(0);
+  if (start && limit && delta && start->size() == 1 && limit->size() == 1 && delta->size() == 1) {
+    if (isFloatDType(dtype)) {
+      double s = start->reals[0], l = limit->reals[0], d = delta->reals[0];
+      if (d == 0)
+        return ctx.fail("delta is 0");
+      double count = std::max(std::ceil((l - s) / d), 0.0);
+      if (count > double(kMaxHostElements))
+        return ctx.fail("the range has more than " + llvm::Twine(kMaxHostElements) + " elements");
+      HostTensor result;
+      result.dtype = dtype;
+      result.shape = {int64_t(count)};
+      for (int64_t i = 0; i < int64_t(count); ++i)
+        result.reals.push_back(castReal(s + double(i) * d, dtype));
+      return ctx.setHostOutput(0, std::move(result));
+    }
+    SymInt s = start->ints[0], l = limit->ints[0], d = delta->ints[0];
+    if (!d.isConstant() || d.constant == 0)
+      return ctx.fail("delta must be a non-zero constant");
+    if (s.isConstant() && l.isConstant()) {
+      int64_t step = d.constant;
+      int64_t count = std::max<int64_t>((l.constant - s.constant + step - (step > 0 ? 1 : -1)) / step, 0);
+      if (count > kMaxHostElements)
+        return ctx.fail("the range has more than " + llvm::Twine(kMaxHostElements) + " elements");
+      HostTensor result;
+      result.dtype = dtype;
+      result.shape = {count};
+      for (int64_t i = 0; i < count; ++i)
+        result.ints.push_back(SymInt::of(s.constant + i * step));
+      return ctx.setHostOutput(0, std::move(result));
+    }
+    // A run-time length (e.g. positions 0..seq_len): a generic over i.
+    if (d.constant <= 0)
+      return ctx.fail("a range of run-time length needs a positive delta");
+    SymInt span = symArith(ctx, SymOp::Sub, l, s);
+    SymInt count = symArith(ctx, SymOp::Max, SymInt::of(0),
+                            symArith(ctx, SymOp::Div,
+                                     symArith(ctx, SymOp::Add, span, SymInt::of(d.constant - 1)),
+                                     d));
+    Type element = computeElementType(ctx.context(), dtype);
+    Value init = emptyTensor(ctx, {toFoldResult(ctx, count)}, element);
+    MLIRContext *mlir = ctx.context();
+    Value result = buildGeneric(
+        ctx, {}, init, {AffineMap::getMultiDimIdentityMap(1, mlir)}, {utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location loc, ValueRange) -> Value {
+          Value i = linalg::IndexOp::create(b, loc, 0);
+          Value offset = arith::MulIOp::create(b, loc, i, indexValue(b, loc, d));
+          Value index = arith::AddIOp::create(b, loc, offset, indexValue(b, loc, s));
+          return arith::IndexCastOp::create(b, loc, element, index);
+        });
+    return ctx.setOutput(0, result, dtype);
+  }
+  return ctx.fail("start, limit and delta must be scalars known at import");
+}
+
 } // namespace
 
 void registerShapeOps(OpRegistry &r) {
+  addOnnxOp(r, "Transpose", 1, importTranspose);
+  addOnnxOp(r, "Expand", 8, importExpand);
+  addOnnxOp(r, "ConstantOfShape", 9, importConstantOfShape);
+  addOnnxOp(r, "Range", 11, importRange);
   addOnnxOp(r, "Constant", 9, importConstant);
   addOnnxOp(r, "Identity", 1, importIdentity);
   addOnnxOp(r, "Dropout", 12, importDropout);

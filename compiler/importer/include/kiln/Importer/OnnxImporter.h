@@ -25,6 +25,12 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxModel(mlir::MLIRContext &context, llvm::StringRef path,
                 const ImportOptions &options);
 
+/// Imports a model held in memory; `path` names it in errors and locates
+/// its external data (the fuzzer's entry point).
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importOnnxModelFromBuffer(mlir::MLIRContext &context, llvm::StringRef bytes,
+                          llvm::StringRef path, const ImportOptions &options);
+
 /// Registers the dialects that imported IR uses.
 void registerImportedDialects(mlir::DialectRegistry &registry);
 
