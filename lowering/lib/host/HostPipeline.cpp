@@ -3,11 +3,13 @@
 #include "kiln/Lowering/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -17,9 +19,17 @@ namespace kiln {
 
 static void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createHostPrepareEntry());
-  // Encodings without an in-kernel decoder are decoded at compile time.
+  // Packed integer weights stay packed in the .so and are decoded inside
+  // the contraction; other encodings are decoded at compile time.
+  pm.addPass(createDecodeWeightsInKernel());
   pm.addPass(createExpandCompressedWeights());
   pm.addPass(createLowerLinearToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+static void addVectorization(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -40,7 +50,12 @@ static void addBufferization(OpPassManager &pm) {
 }
 
 static void addLoweringToLLVM(OpPassManager &pm) {
+  // Whatever was not vectorized (untileable ops) becomes plain loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  pm.addNestedPass<func::FuncOp>(
+      createConvertVectorToSCFPass(VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -60,6 +75,7 @@ static void addLoweringToLLVM(OpPassManager &pm) {
 
 void buildHostLoweringPipeline(OpPassManager &pm) {
   addKilnToLinalg(pm);
+  addVectorization(pm);
   addBufferization(pm);
   addLoweringToLLVM(pm);
 }

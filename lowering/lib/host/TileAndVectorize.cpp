@@ -1,0 +1,96 @@
+//===- TileAndVectorize.cpp - vector tiles of every linalg op ------------===//
+#include "kiln/Lowering/HostPasses.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_TILEANDVECTORIZE
+#include "kiln/Lowering/HostPasses.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// A tile size that divides `extent` evenly, so that every tile has a
+/// static shape and needs no masks: the whole loop when it is short,
+/// otherwise the largest divisor not above `target`.
+int64_t evenTile(int64_t extent, int64_t target) {
+  if (ShapedType::isDynamic(extent))
+    return 1;
+  if (extent <= 2 * target)
+    return std::max<int64_t>(1, extent);
+  for (int64_t tile = target; tile > 1; --tile)
+    if (extent % tile == 0)
+      return tile;
+  return 1;
+}
+
+/// Tile sizes per loop: about `innerTile` on the innermost loop and
+/// `parallelTile` on the innermost parallel loop, 1 elsewhere.
+SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp op, int64_t innerTile,
+                                     int64_t parallelTile) {
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> tiles(numLoops, 1);
+  if (numLoops == 0)
+    return tiles;
+  // The innermost loop; when it is short (the codes in one byte of a packed
+  // weight, say), the loops around it of the same kind fill the vector.
+  int64_t inner = int64_t(numLoops) - 1;
+  int64_t lanes = 1;
+  for (int64_t d = inner; d >= 0 && lanes < innerTile && iterators[d] == iterators[inner]; --d) {
+    tiles[d] = evenTile(ranges[d], std::max<int64_t>(1, innerTile / lanes));
+    lanes *= tiles[d];
+    if (tiles[d] != ranges[d])
+      break; // an outer loop would make the tile non-contiguous
+  }
+  for (int64_t d = inner - 1; d >= 0; --d)
+    if (iterators[d] == utils::IteratorType::parallel && tiles[d] == 1) {
+      tiles[d] = evenTile(ranges[d], parallelTile);
+      break;
+    }
+  return tiles;
+}
+
+struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && op.getNumLoops() > 0)
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops)
+      tileAndVectorize(rewriter, op);
+  }
+
+  void tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    SmallVector<int64_t> tiles = chooseTileSizes(op, innerTile, parallelTile);
+    scf::SCFTilingOptions options;
+    options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tiles));
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return; // the op stays as it is: still correct
+    rewriter.replaceOp(op, tiled->replacements);
+    for (Operation *tile : tiled->tiledOps) {
+      // Tiles are static (evenTile), so no vector sizes or masks are needed.
+      if (failed(linalg::vectorizeOpPrecondition(tile)))
+        continue;
+      rewriter.setInsertionPoint(tile);
+      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(rewriter, tile);
+      if (succeeded(vectorized))
+        rewriter.replaceOp(tile, vectorized->replacements);
+    }
+  }
+};
+
+} // namespace
