@@ -403,6 +403,20 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
     return since.takeError();
   std::string name = node.name().empty() && node.output_size() ? node.output(0) : node.name();
   Location loc = nodeLocation(name, node.op_type());
+  if (isOnnxDomain(node.domain()))
+    if (const OpArity *arity = onnxArity(node.op_type(), *since)) {
+      // Required inputs must be present; import functions rely on it.
+      if (node.input_size() > arity->maxInputs || node.output_size() > arity->maxOutputs ||
+          node.output_size() < arity->minOutputs)
+        return nodeError(node, "takes " + Twine(arity->minInputs) + " to " +
+                                   Twine(arity->maxInputs) + " inputs and " +
+                                   Twine(arity->minOutputs) + " to " + Twine(arity->maxOutputs) +
+                                   " outputs, got " + Twine(node.input_size()) + " and " +
+                                   Twine(node.output_size()));
+      for (int i = 0; i < arity->minInputs; ++i)
+        if (i >= node.input_size() || node.input(i).empty())
+          return nodeError(node, "required input " + Twine(i) + " is missing");
+    }
   OpContext context(*this, node, *since, loc);
   errorMessage.clear();
   const OpRegistry::Entry *entry =

@@ -4,6 +4,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
+
 using namespace mlir;
 
 namespace kiln::onnx_import {
@@ -148,11 +150,28 @@ const std::vector<int> *onnxSinceVersions(llvm::StringRef op) {
   static const llvm::StringMap<std::vector<int>> table = [] {
     llvm::StringMap<std::vector<int>> versions;
 #define KILN_ONNX_OP(NAME, ...) versions[NAME] = std::vector<int> __VA_ARGS__;
+#define KILN_ONNX_ARITY(...)
 #include "OnnxOpVersions.inc"
+#undef KILN_ONNX_ARITY
 #undef KILN_ONNX_OP
     return versions;
   }();
   auto it = table.find(op);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+const OpArity *onnxArity(llvm::StringRef op, int sinceVersion) {
+  static const std::map<std::pair<std::string, int>, OpArity> table = [] {
+    std::map<std::pair<std::string, int>, OpArity> arities;
+#define KILN_ONNX_OP(...)
+#define KILN_ONNX_ARITY(NAME, VERSION, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT)                          \
+  arities[{NAME, VERSION}] = OpArity{MIN_IN, MAX_IN, MIN_OUT, MAX_OUT};
+#include "OnnxOpVersions.inc"
+#undef KILN_ONNX_ARITY
+#undef KILN_ONNX_OP
+    return arities;
+  }();
+  auto it = table.find({op.str(), sinceVersion});
   return it == table.end() ? nullptr : &it->second;
 }
 
@@ -172,6 +191,9 @@ const OpRegistry &getOpRegistry() {
     registerLinearOps(r);
     registerShapeOps(r);
     registerIndexingOps(r);
+    registerReductionOps(r);
+    registerNormalizationOps(r);
+    registerConvolutionOps(r);
     return r;
   }();
   return registry;

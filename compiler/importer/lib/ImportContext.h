@@ -145,6 +145,12 @@ private:
 /// The since-versions of an ai.onnx op up to opset 21 (from the schema
 /// history), or null for an op ai.onnx does not define.
 const std::vector<int> *onnxSinceVersions(llvm::StringRef op);
+/// How many inputs and outputs a version of an ai.onnx op takes.
+struct OpArity {
+  int minInputs, maxInputs, minOutputs, maxOutputs;
+};
+const OpArity *onnxArity(llvm::StringRef op, int sinceVersion);
+
 /// Registers `fn` for every since-version of ai.onnx `op` from `firstVersion`.
 void addOnnxOp(OpRegistry &registry, llvm::StringRef op, int firstVersion, ImportFn fn);
 

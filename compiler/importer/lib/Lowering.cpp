@@ -294,4 +294,96 @@ Value reduceTensor(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool kee
   return buildGeneric(ctx, {input}, init, maps, iterators, combine);
 }
 
+static Value reductionIdentity(OpBuilder &b, Location loc, Type element, ReduceKind kind,
+                               bool isUnsigned) {
+  if (auto floatType = dyn_cast<FloatType>(element)) {
+    switch (kind) {
+    case ReduceKind::Sum: return scalarConstant(b, loc, element, 0);
+    case ReduceKind::Prod: return scalarConstant(b, loc, element, 1);
+    case ReduceKind::Max:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(floatType, llvm::APFloat::getInf(floatType.getFloatSemantics(), true)));
+    case ReduceKind::Min:
+      return arith::ConstantOp::create(
+          b, loc, b.getFloatAttr(floatType, llvm::APFloat::getInf(floatType.getFloatSemantics(), false)));
+    }
+  }
+  unsigned width = element.getIntOrFloatBitWidth();
+  llvm::APInt value;
+  switch (kind) {
+  case ReduceKind::Sum: value = llvm::APInt(width, 0); break;
+  case ReduceKind::Prod: value = llvm::APInt(width, 1); break;
+  case ReduceKind::Max:
+    value = isUnsigned ? llvm::APInt::getMinValue(width) : llvm::APInt::getSignedMinValue(width);
+    break;
+  case ReduceKind::Min:
+    value = isUnsigned ? llvm::APInt::getMaxValue(width) : llvm::APInt::getSignedMaxValue(width);
+    break;
+  }
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(element, value));
+}
+
+Value reduce(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool keepDims, ReduceKind kind,
+             int32_t dtype) {
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  bool isFloat = isa<FloatType>(element), isUnsigned = isUnsignedDType(dtype);
+  Value init = reductionIdentity(ctx.builder(), ctx.loc(), element, kind, isUnsigned);
+  return reduceTensor(ctx, input, axes, keepDims, init,
+                      [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                        Value x = args[0], acc = args[1];
+                        switch (kind) {
+                        case ReduceKind::Sum:
+                          return isFloat ? Value(arith::AddFOp::create(b, loc, acc, x))
+                                         : Value(arith::AddIOp::create(b, loc, acc, x));
+                        case ReduceKind::Prod:
+                          return isFloat ? Value(arith::MulFOp::create(b, loc, acc, x))
+                                         : Value(arith::MulIOp::create(b, loc, acc, x));
+                        case ReduceKind::Max:
+                          if (isFloat)
+                            return arith::MaximumFOp::create(b, loc, acc, x);
+                          return isUnsigned ? Value(arith::MaxUIOp::create(b, loc, acc, x))
+                                            : Value(arith::MaxSIOp::create(b, loc, acc, x));
+                        case ReduceKind::Min:
+                          if (isFloat)
+                            return arith::MinimumFOp::create(b, loc, acc, x);
+                          return isUnsigned ? Value(arith::MinUIOp::create(b, loc, acc, x))
+                                            : Value(arith::MinSIOp::create(b, loc, acc, x));
+                        }
+                        return x;
+                      });
+}
+
+Value reduceMean(OpContext &ctx, Value input, ArrayRef<int64_t> axes, bool keepDims) {
+  Value sum = reduce(ctx, input, axes, keepDims, ReduceKind::Sum, kFloat);
+  SymInt count = SymInt::of(1);
+  for (int64_t axis : axes)
+    count = symArith(ctx, SymOp::Mul, count, ctx.importer.dimOf(input, axis, ctx.loc()));
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  OpBuilder &b = ctx.builder();
+  Value divisor;
+  if (count.isConstant()) {
+    divisor = scalarConstant(b, ctx.loc(), element, double(count.constant));
+  } else {
+    Value asInt = arith::IndexCastOp::create(b, ctx.loc(), b.getI64Type(), count.dynamic);
+    divisor = arith::SIToFPOp::create(b, ctx.loc(), element, asInt);
+  }
+  return *broadcastElementwise(ctx, {sum}, element, [&](OpBuilder &bb, Location loc, ValueRange a) -> Value {
+    return arith::DivFOp::create(bb, loc, a[0], divisor);
+  });
+}
+
+Value floatBinary(OpContext &ctx, Value lhs, Value rhs,
+                  llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+  Type element = cast<RankedTensorType>(lhs.getType()).getElementType();
+  return *broadcastElementwise(ctx, {lhs, rhs}, element,
+                               [&](OpBuilder &b, Location loc, ValueRange a) { return fn(b, loc, a[0], a[1]); });
+}
+
+Value floatUnary(OpContext &ctx, Value input,
+                 llvm::function_ref<Value(OpBuilder &, Location, Value)> fn) {
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  return *broadcastElementwise(ctx, {input}, element,
+                               [&](OpBuilder &b, Location loc, ValueRange a) { return fn(b, loc, a[0]); });
+}
+
 } // namespace kiln::onnx_import

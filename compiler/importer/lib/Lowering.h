@@ -68,6 +68,21 @@ mlir::FailureOr<mlir::Value> reshapeTensor(OpContext &ctx, mlir::Value input,
 mlir::Value reduceTensor(OpContext &ctx, mlir::Value input, llvm::ArrayRef<int64_t> axes,
                          bool keepDims, mlir::Value initValue, ScalarBody combine);
 
+enum class ReduceKind { Sum, Max, Min, Prod };
+/// Reduces over `axes` with `kind` (integer ops follow `dtype`'s sign).
+mlir::Value reduce(OpContext &ctx, mlir::Value input, llvm::ArrayRef<int64_t> axes,
+                   bool keepDims, ReduceKind kind, int32_t dtype);
+/// The mean over `axes` (float inputs).
+mlir::Value reduceMean(OpContext &ctx, mlir::Value input, llvm::ArrayRef<int64_t> axes,
+                       bool keepDims);
+/// Elementwise helpers over broadcast float tensors.
+mlir::Value floatBinary(OpContext &ctx, mlir::Value lhs, mlir::Value rhs,
+                        llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                                       mlir::Value, mlir::Value)> fn);
+mlir::Value floatUnary(OpContext &ctx, mlir::Value input,
+                       llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                                      mlir::Value)> fn);
+
 } // namespace kiln::onnx_import
 
 #endif // KILN_IMPORTER_LOWERING_H
