@@ -199,6 +199,10 @@ CASES = {
     "deep_subgraphs": (nested_if(20), "subgraphs are nested more than 16 deep"),
     "deeper_than_protobuf": (deeply_nested(60), "not a valid ONNX model"),
     "too_large": (None, "over 2 GiB"),
+    # Found by the fuzzer: a node without its required input.
+    "node_without_inputs": (model([helper.make_node("Relu", [], ["y"], name="relu")], [vi("x", [2])],
+                                  [vi("y", [2])]),
+                            "node 'relu' (Relu): required input 0 is missing"),
 }
 
 

@@ -2,6 +2,7 @@
 #include "GraphImporter.h"
 #include "HostTensors.h"
 #include "ModelLoader.h"
+#include "QuantizedWeights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -154,7 +155,9 @@ Value GraphImporter::materialize(TensorValue &tensor, Location loc) {
   if (tensor.value)
     return tensor.value;
   Location where = tensor.loc.value_or(loc);
-  if (tensor.constant && tensor.constant.getType() == tensor.type)
+  if (tensor.quantized)
+    tensor.value = buildDequantizedValue(*this, *tensor.quantized, where, tensor.name);
+  else if (tensor.constant && tensor.constant.getType() == tensor.type)
     tensor.value = arith::ConstantOp::create(opBuilder, where, tensor.type,
                                              cast<TypedAttr>(tensor.constant));
   else if (tensor.host)

@@ -194,6 +194,8 @@ const OpRegistry &getOpRegistry() {
     registerReductionOps(r);
     registerNormalizationOps(r);
     registerConvolutionOps(r);
+    registerQuantizationOps(r);
+    registerResizeOps(r);
     return r;
   }();
   return registry;

@@ -19,6 +19,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ struct HostTensor {
   double realAt(int64_t i) const { return isFloat() ? reals[i] : double(ints[i].constant); }
 };
 
+struct QuantizedConstant;
+
 /// One ONNX value during import.
 struct TensorValue {
   mlir::Value value;           // null until materialized
@@ -65,6 +68,9 @@ struct TensorValue {
   mlir::ElementsAttr constant;    // contents of an initializer or Constant
   std::optional<HostTensor> host; // small contents known at import
   std::optional<mlir::Location> loc;
+  /// A pre-quantized constant weight (DequantizeLinear of constants).
+  std::shared_ptr<const QuantizedConstant> quantized;
+  std::string name;
 };
 
 class GraphImporter;
@@ -163,6 +169,7 @@ void registerNormalizationOps(OpRegistry &registry);
 void registerConvolutionOps(OpRegistry &registry);
 void registerQuantizationOps(OpRegistry &registry);
 void registerIndexingOps(OpRegistry &registry);
+void registerResizeOps(OpRegistry &registry);
 
 /// Builds the registry of every op Kiln imports.
 const OpRegistry &getOpRegistry();

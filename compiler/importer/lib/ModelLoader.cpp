@@ -279,9 +279,14 @@ llvm::Expected<std::vector<char>> readTensorBytes(const onnx::TensorProto &tenso
     return llvm::Error::success();
   };
   int32_t dtype = tensor.data_type();
-  if (bits == 4)
-    return error("tensor '" + tensor.name() + "': 4-bit tensors must use raw_data");
   std::vector<char> bytes;
+  if (bits == 4) {
+    // Packed pairs, one byte per int32_data entry (as onnx.helper writes).
+    if (tensor.int32_data_size() != *expected)
+      return error("tensor '" + tensor.name() + "' holds " + Twine(tensor.int32_data_size()) +
+                   " packed bytes, but its dims need " + Twine(*expected));
+    return packTypedField(tensor.int32_data(), 8);
+  }
   if (dtype == kFloat) {
     if (llvm::Error e = checkCount(tensor.float_data_size()))
       return std::move(e);

@@ -331,6 +331,143 @@ LogicalResult importPool(OpContext &ctx, bool isMax) {
   return ctx.setOutput(0, result, ctx.dtype(0));
 }
 
+/// ConvTranspose as a stride-1 convolution: spread the input by the
+/// stride (zeros between elements), pad by the kernel extent minus the
+/// pads, and convolve with the spatially flipped, channel-swapped kernel.
+LogicalResult importConvTranspose(OpContext &ctx) {
+  if (failed(ctx.expectInputs(2, 3)))
+    return failure();
+  RankedTensorType xType = ctx.type(0), wType = ctx.type(1);
+  int64_t rank = xType.getRank(), spatial = rank - 2;
+  if (rank < 3 || wType.getRank() != rank || !xType.hasStaticShape() || !wType.hasStaticShape())
+    return ctx.fail("X and W must be static [N, C, spatial...] tensors of one rank");
+  if (!isFloatDType(ctx.dtype(0)) || ctx.dtype(1) != ctx.dtype(0))
+    return ctx.fail("X and W must be float tensors of one type");
+  int64_t group = ctx.attrInt("group", 1), channels = xType.getDimSize(1);
+  if (group <= 0 || wType.getDimSize(0) != channels || channels % group)
+    return ctx.fail("inconsistent shapes: W must be [C, M/group, k...] with C = " + llvm::Twine(channels));
+  int64_t cg = channels / group, mg = wType.getDimSize(1), outChannels = mg * group;
+  std::vector<int64_t> kernel(wType.getShape().begin() + 2, wType.getShape().end());
+  std::vector<int64_t> strides = ctx.attrInts("strides"), dilations = ctx.attrInts("dilations"),
+                       pads = ctx.attrInts("pads"), outputPadding = ctx.attrInts("output_padding"),
+                       outputShape = ctx.attrInts("output_shape");
+  if (strides.empty()) strides.assign(spatial, 1);
+  if (dilations.empty()) dilations.assign(spatial, 1);
+  if (outputPadding.empty()) outputPadding.assign(spatial, 0);
+  if (pads.empty()) pads.assign(2 * spatial, 0);
+  if (int64_t(strides.size()) != spatial || int64_t(dilations.size()) != spatial ||
+      int64_t(outputPadding.size()) != spatial || int64_t(pads.size()) != 2 * spatial)
+    return ctx.fail("strides, dilations, pads and output_padding must match the spatial rank");
+  std::string autoPad = ctx.attrString("auto_pad", "NOTSET");
+  std::vector<int64_t> outSizes(spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t in = xType.getDimSize(i + 2), extent = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t full = strides[i] * (in - 1) + outputPadding[i] + extent;
+    if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t target = !outputShape.empty() ? outputShape[outputShape.size() - spatial + i] : in * strides[i];
+      int64_t total = full - target;
+      if (total < 0)
+        return ctx.fail("output_shape is larger than ConvTranspose can produce");
+      bool upper = autoPad != "SAME_LOWER";
+      pads[i] = upper ? total / 2 : total - total / 2;
+      pads[i + spatial] = total - pads[i];
+    } else if (autoPad == "VALID") {
+      pads[i] = pads[i + spatial] = 0;
+    }
+    outSizes[i] = full - pads[i] - pads[i + spatial];
+    if (outSizes[i] <= 0 || strides[i] <= 0 || dilations[i] <= 0)
+      return ctx.fail("inconsistent shapes: the output would be empty");
+  }
+  OpBuilder &b = ctx.builder();
+  Type element = xType.getElementType();
+  Value zero = scalarConstant(b, ctx.loc(), element, 0);
+  // Spread: [N, C, (in-1)*s+1] zeros with x inserted at stride s.
+  SmallVector<OpFoldResult> spreadSizes{b.getIndexAttr(xType.getDimSize(0)), b.getIndexAttr(channels)};
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, steps(2, b.getIndexAttr(1));
+  for (int64_t d = 0; d < 2; ++d)
+    sizes.push_back(b.getIndexAttr(xType.getDimSize(d)));
+  for (int64_t i = 0; i < spatial; ++i) {
+    spreadSizes.push_back(b.getIndexAttr((xType.getDimSize(i + 2) - 1) * strides[i] + 1));
+    sizes.push_back(b.getIndexAttr(xType.getDimSize(i + 2)));
+    steps.push_back(b.getIndexAttr(strides[i]));
+  }
+  Value spread = tensor::InsertSliceOp::create(b, ctx.loc(), ctx.value(0), filledTensor(ctx, spreadSizes, zero),
+                                               offsets, sizes, steps);
+  // Pad by extent-1-pad on each side (negative amounts crop afterwards).
+  std::vector<int64_t> low(spatial), high(spatial), cropLow(spatial), cropHigh(spatial);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t edge = (kernel[i] - 1) * dilations[i];
+    int64_t before = edge - pads[i], after = edge - pads[i + spatial] + outputPadding[i];
+    low[i] = std::max<int64_t>(before, 0);
+    high[i] = std::max<int64_t>(after, 0);
+    cropLow[i] = std::max<int64_t>(-before, 0);
+    cropHigh[i] = std::max<int64_t>(-after, 0);
+  }
+  Value padded = padSpatial(ctx, spread, low, high, zero);
+  if (llvm::any_of(cropLow, [](int64_t c) { return c > 0; }) ||
+      llvm::any_of(cropHigh, [](int64_t c) { return c > 0; })) {
+    auto paddedType = cast<RankedTensorType>(padded.getType());
+    SmallVector<OpFoldResult> cropOffsets(2, b.getIndexAttr(0)), cropSizes, unit(rank, b.getIndexAttr(1));
+    cropSizes.push_back(b.getIndexAttr(paddedType.getDimSize(0)));
+    cropSizes.push_back(b.getIndexAttr(paddedType.getDimSize(1)));
+    for (int64_t i = 0; i < spatial; ++i) {
+      cropOffsets.push_back(b.getIndexAttr(cropLow[i]));
+      cropSizes.push_back(b.getIndexAttr(paddedType.getDimSize(i + 2) - cropLow[i] - cropHigh[i]));
+    }
+    padded = tensor::ExtractSliceOp::create(b, ctx.loc(), padded, cropOffsets, cropSizes, unit);
+  }
+  auto paddedType = cast<RankedTensorType>(padded.getType());
+  SmallVector<SymInt> xGrouped{SymInt::of(xType.getDimSize(0)), SymInt::of(group), SymInt::of(cg)};
+  for (int64_t i = 0; i < spatial; ++i)
+    xGrouped.push_back(SymInt::of(paddedType.getDimSize(i + 2)));
+  SmallVector<SymInt> wGrouped{SymInt::of(group), SymInt::of(cg), SymInt::of(mg)};
+  for (int64_t k : kernel)
+    wGrouped.push_back(SymInt::of(k));
+  Value xg = *reshapeTensor(ctx, padded, xGrouped);
+  Value wg = *reshapeTensor(ctx, ctx.value(1), wGrouped);
+  // Loops: n, g, m, o... | c, k...; the weight is read flipped: K-1-k.
+  MLIRContext *mlir = ctx.context();
+  int64_t loops = 3 + spatial + 1 + spatial, cLoop = 3 + spatial;
+  auto dim = [&](int64_t i) { return getAffineDimExpr(i, mlir); };
+  SmallVector<AffineExpr> xExprs{dim(0), dim(1), dim(cLoop)}, wExprs{dim(1), dim(cLoop), dim(2)},
+      outExprs{dim(0), dim(1), dim(2)}, kernelExprs;
+  for (int64_t i = 0; i < spatial; ++i) {
+    xExprs.push_back(dim(3 + i) + dim(cLoop + 1 + i) * dilations[i]);
+    wExprs.push_back(getAffineConstantExpr(kernel[i] - 1, mlir) - dim(cLoop + 1 + i));
+    outExprs.push_back(dim(3 + i));
+    kernelExprs.push_back(dim(cLoop + 1 + i));
+  }
+  Value kernelShape = tensor::EmptyOp::create(b, ctx.loc(), kernel, element);
+  SmallVector<OpFoldResult> initSizes{b.getIndexAttr(xType.getDimSize(0)), b.getIndexAttr(group), b.getIndexAttr(mg)};
+  for (int64_t o : outSizes)
+    initSizes.push_back(b.getIndexAttr(o));
+  Value init = filledTensor(ctx, initSizes, zero);
+  SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+  iterators.append(1 + spatial, utils::IteratorType::reduction);
+  Value product = buildGeneric(
+      ctx, {xg, wg, kernelShape}, init,
+      {AffineMap::get(loops, 0, xExprs, mlir), AffineMap::get(loops, 0, wExprs, mlir),
+       AffineMap::get(loops, 0, kernelExprs, mlir), AffineMap::get(loops, 0, outExprs, mlir)},
+      iterators, [](OpBuilder &bb, Location loc, ValueRange a) -> Value {
+        return arith::AddFOp::create(bb, loc, a[3], arith::MulFOp::create(bb, loc, a[0], a[1]));
+      });
+  SmallVector<SymInt> outShape{SymInt::of(xType.getDimSize(0)), SymInt::of(outChannels)};
+  for (int64_t o : outSizes)
+    outShape.push_back(SymInt::of(o));
+  Value result = *reshapeTensor(ctx, product, outShape);
+  if (ctx.hasInput(2)) {
+    if (ctx.type(2).getRank() != 1 || ctx.type(2).getDimSize(0) != outChannels)
+      return ctx.fail("the bias must be [" + llvm::Twine(outChannels) + "]");
+    SmallVector<SymInt> biasShape{SymInt::of(outChannels)};
+    biasShape.append(spatial, SymInt::of(1));
+    Value bias = *reshapeTensor(ctx, ctx.value(2), biasShape);
+    result = floatBinary(ctx, result, bias, [](OpBuilder &bb, Location loc, Value v, Value c) -> Value {
+      return arith::AddFOp::create(bb, loc, v, c);
+    });
+  }
+  return ctx.setOutput(0, result, ctx.dtype(0));
+}
+
 LogicalResult importGlobalPool(OpContext &ctx, bool isMax) {
   int64_t rank = ctx.type(0).getRank();
   if (rank < 3 || !isFloatDType(ctx.dtype(0)))
@@ -347,6 +484,7 @@ LogicalResult importGlobalPool(OpContext &ctx, bool isMax) {
 
 void registerConvolutionOps(OpRegistry &r) {
   addOnnxOp(r, "Conv", 1, importConv);
+  addOnnxOp(r, "ConvTranspose", 1, importConvTranspose);
   addOnnxOp(r, "MaxPool", 8, [](OpContext &ctx) { return importPool(ctx, true); });
   addOnnxOp(r, "AveragePool", 7, [](OpContext &ctx) { return importPool(ctx, false); });
   addOnnxOp(r, "GlobalAveragePool", 1, [](OpContext &ctx) { return importGlobalPool(ctx, false); });

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "../GraphImporter.h"
 #include "../Lowering.h"
+#include "../QuantizedWeights.h"
 
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Dialect/Semantics.h"
@@ -15,6 +16,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include <onnx/onnx_pb.h>
+
+#include <map>
 
 using namespace mlir;
 
@@ -36,6 +39,9 @@ std::vector<char> transposeBytes(llvm::ArrayRef<uint8_t> bytes, int64_t rows, in
 /// `storedAsKN`: the model stores B as [K, N] (MatMul, Gemm without transB).
 FailureOr<Value> linearWeight(OpContext &ctx, int index, bool storedAsKN) {
   TensorValue &tensor = ctx.input(index);
+  if (tensor.quantized && tensor.quantized->shape.size() == 2)
+    return buildQuantizedWeight(ctx.importer, *tensor.quantized, storedAsKN, ctx.loc(),
+                                ctx.node().input(index));
   if (!tensor.constant || tensor.type.getRank() != 2 || !isFloatDType(tensor.dtype))
     return Value();
   auto type = tensor.type;
@@ -251,11 +257,134 @@ LogicalResult importGemm(OpContext &ctx) {
   return ctx.setOutput(0, product, ctx.dtype(0));
 }
 
+/// Einsum: one generic whose loops are the equation's letters; letters
+/// absent from the output are reductions. "..." expands to unnamed letters.
+LogicalResult importEinsum(OpContext &ctx) {
+  std::string equation;
+  for (char c : ctx.attrString("equation", ""))
+    if (c != ' ')
+      equation += c;
+  llvm::StringRef eq(equation);
+  auto [lhs, rhs] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<llvm::StringRef> terms;
+  lhs.split(terms, ',');
+  SmallVector<Value> inputs;
+  for (int i = 0; i < ctx.numInputs(); ++i)
+    inputs.push_back(ctx.value(i));
+  if (terms.size() != inputs.size())
+    return ctx.fail("the equation names " + llvm::Twine(terms.size()) + " operands, the node has " +
+                    llvm::Twine(inputs.size()));
+  for (int i = 1; i < ctx.numInputs(); ++i)
+    if (ctx.dtype(i) != ctx.dtype(0))
+      return ctx.fail("operands must share one element type");
+  // Letters become symbol ids; ellipsis dims get ids 1000+k (right-aligned).
+  int64_t ellipsisRank = 0;
+  std::vector<std::vector<int>> operandSymbols;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    llvm::StringRef term = terms[t];
+    int64_t rank = cast<RankedTensorType>(inputs[t].getType()).getRank();
+    size_t dots = term.find("...");
+    int64_t letters = int64_t(term.size()) - (dots == llvm::StringRef::npos ? 0 : 3);
+    int64_t covered = dots == llvm::StringRef::npos ? 0 : rank - letters;
+    if (covered < 0 || (dots == llvm::StringRef::npos && letters != rank))
+      return ctx.fail("operand " + llvm::Twine(t) + " has rank " + llvm::Twine(rank) +
+                      " but the equation gives it " + llvm::Twine(letters) + " letters");
+    ellipsisRank = std::max(ellipsisRank, covered);
+    std::vector<int> symbols;
+    for (size_t i = 0; i < term.size(); ++i) {
+      if (term.substr(i).starts_with("...")) {
+        for (int64_t e = 0; e < covered; ++e)
+          symbols.push_back(1000 + int(e + (ellipsisRank - covered)));
+        i += 2;
+        continue;
+      }
+      if (!llvm::isAlpha(term[i]))
+        return ctx.fail("bad character in the equation '" + equation + "'");
+      symbols.push_back(term[i]);
+    }
+    operandSymbols.push_back(symbols);
+  }
+  std::vector<int> outputSymbols;
+  if (explicitOutput) {
+    for (size_t i = 0; i < rhs.size(); ++i) {
+      if (rhs.substr(i).starts_with("...")) {
+        for (int64_t e = 0; e < ellipsisRank; ++e)
+          outputSymbols.push_back(1000 + int(e));
+        i += 2;
+        continue;
+      }
+      outputSymbols.push_back(rhs[i]);
+    }
+  } else {
+    for (int64_t e = 0; e < ellipsisRank; ++e)
+      outputSymbols.push_back(1000 + int(e));
+    std::map<int, int> counts;
+    for (const auto &symbols : operandSymbols)
+      for (int s : symbols)
+        if (s < 1000)
+          ++counts[s];
+    for (auto [symbol, count] : counts)
+      if (count == 1)
+        outputSymbols.push_back(symbol);
+  }
+  // Loop order: output symbols, then the reduced ones.
+  std::vector<int> loops = outputSymbols;
+  for (const auto &symbols : operandSymbols)
+    for (int s : symbols)
+      if (!llvm::is_contained(loops, s))
+        loops.push_back(s);
+  MLIRContext *mlir = ctx.context();
+  auto loopOf = [&](int symbol) {
+    return getAffineDimExpr(std::find(loops.begin(), loops.end(), symbol) - loops.begin(), mlir);
+  };
+  SmallVector<AffineMap> maps;
+  for (const auto &symbols : operandSymbols) {
+    SmallVector<AffineExpr> exprs;
+    for (int s : symbols)
+      exprs.push_back(loopOf(s));
+    maps.push_back(AffineMap::get(loops.size(), 0, exprs, mlir));
+  }
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<OpFoldResult> outSizes;
+  for (int s : outputSymbols) {
+    outExprs.push_back(loopOf(s));
+    bool found = false;
+    for (size_t t = 0; t < operandSymbols.size() && !found; ++t)
+      for (size_t d = 0; d < operandSymbols[t].size() && !found; ++d)
+        if (operandSymbols[t][d] == s) {
+          outSizes.push_back(toFoldResult(ctx, ctx.importer.dimOf(inputs[t], d, ctx.loc())));
+          found = true;
+        }
+    if (!found)
+      return ctx.fail("output letter '" + llvm::Twine(char(s)) + "' is not in any operand");
+  }
+  maps.push_back(AffineMap::get(loops.size(), 0, outExprs, mlir));
+  Type element = ctx.type(0).getElementType();
+  bool isFloat = isa<FloatType>(element);
+  Value init = filledTensor(ctx, outSizes, scalarConstant(ctx.builder(), ctx.loc(), element, 0));
+  SmallVector<utils::IteratorType> iterators;
+  for (size_t i = 0; i < loops.size(); ++i)
+    iterators.push_back(i < outputSymbols.size() ? utils::IteratorType::parallel
+                                                 : utils::IteratorType::reduction);
+  Value result = buildGeneric(ctx, inputs, init, maps, iterators,
+                              [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                                Value product = args[0];
+                                for (Value v : args.drop_back().drop_front())
+                                  product = isFloat ? Value(arith::MulFOp::create(b, loc, product, v))
+                                                    : Value(arith::MulIOp::create(b, loc, product, v));
+                                return isFloat ? Value(arith::AddFOp::create(b, loc, args.back(), product))
+                                               : Value(arith::AddIOp::create(b, loc, args.back(), product));
+                              });
+  return ctx.setOutput(0, result, ctx.dtype(0));
+}
+
 } // namespace
 
 void registerLinearOps(OpRegistry &r) {
   addOnnxOp(r, "MatMul", 9, importMatMul);
   addOnnxOp(r, "Gemm", 9, importGemm);
+  addOnnxOp(r, "Einsum", 12, importEinsum);
 }
 
 } // namespace kiln::onnx_import

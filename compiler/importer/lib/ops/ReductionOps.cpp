@@ -226,9 +226,84 @@ LogicalResult importSoftmax(OpContext &ctx, bool logarithm) {
   return ctx.setOutput(0, result, ctx.dtype(0));
 }
 
+/// TopK without sorting networks: each element's rank is the number of
+/// elements that beat it (ties broken by the lower index, as ONNX says),
+/// then output position p takes the element of rank p. Two reductions.
+LogicalResult importTopK(OpContext &ctx) {
+  FailureOr<std::vector<int64_t>> kValue = ctx.constantInts(1, "K");
+  if (failed(kValue))
+    return failure();
+  if (kValue->size() != 1 || (*kValue)[0] < 0)
+    return ctx.fail("K must be one non-negative value");
+  int64_t k = (*kValue)[0];
+  int64_t rank = ctx.type(0).getRank();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  bool largest = ctx.attrInt("largest", 1) != 0;
+  Value x = ctx.value(0);
+  RankedTensorType type = ctx.type(0);
+  if (!type.isDynamicDim(*axis) && type.getDimSize(*axis) < k)
+    return ctx.fail("K = " + llvm::Twine(k) + " exceeds the axis size " + llvm::Twine(type.getDimSize(*axis)));
+  Type element = type.getElementType();
+  bool isFloat = isa<FloatType>(element), isUnsigned = isUnsignedDType(ctx.dtype(0));
+  MLIRContext *mlir = ctx.context();
+  OpBuilder &builder = ctx.builder();
+  // Loops: the input's dims, plus an extra one (j or i) at the end.
+  auto mapWithAxisAs = [&](int64_t axisLoop) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d)
+      exprs.push_back(getAffineDimExpr(d == *axis ? axisLoop : d, mlir));
+    return AffineMap::get(rank + 1, 0, exprs, mlir);
+  };
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Value zeros = filledTensor(ctx, tensorSizes(ctx, x), scalarConstant(builder, ctx.loc(), builder.getI64Type(), 0));
+  Value ranks = buildGeneric(
+      ctx, {x, x}, zeros, {mapWithAxisAs(*axis), mapWithAxisAs(rank), mapWithAxisAs(*axis)}, iterators,
+      [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+        Value mine = a[0], other = a[1];
+        Value i = linalg::IndexOp::create(b, loc, *axis), j = linalg::IndexOp::create(b, loc, rank);
+        Value beats, ties;
+        if (isFloat) {
+          beats = arith::CmpFOp::create(b, loc, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT,
+                                        other, mine);
+          ties = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, other, mine);
+        } else {
+          arith::CmpIPredicate p = largest ? (isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                                           : (isUnsigned ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt);
+          beats = arith::CmpIOp::create(b, loc, p, other, mine);
+          ties = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, other, mine);
+        }
+        Value earlier = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j, i);
+        Value counts = arith::OrIOp::create(b, loc, beats, arith::AndIOp::create(b, loc, ties, earlier));
+        Value one = arith::ExtUIOp::create(b, loc, b.getI64Type(), counts);
+        return arith::AddIOp::create(b, loc, a[2], one);
+      });
+  SmallVector<OpFoldResult> outSizes = tensorSizes(ctx, x);
+  outSizes[*axis] = builder.getIndexAttr(k);
+  Value values = filledTensor(ctx, outSizes, scalarConstant(builder, ctx.loc(), element, 0));
+  Value indices = filledTensor(ctx, outSizes, scalarConstant(builder, ctx.loc(), builder.getI64Type(), 0));
+  AffineMap byI = mapWithAxisAs(rank), byP = mapWithAxisAs(*axis);
+  auto pick = linalg::GenericOp::create(
+      builder, ctx.loc(), TypeRange{values.getType(), indices.getType()}, ValueRange{x, ranks},
+      ValueRange{values, indices}, SmallVector<AffineMap>{byI, byI, byP, byP}, iterators,
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        Value p = arith::IndexCastOp::create(b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, *axis));
+        Value i = arith::IndexCastOp::create(b, loc, b.getI64Type(), linalg::IndexOp::create(b, loc, rank));
+        Value hit = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, a[1], p);
+        linalg::YieldOp::create(b, loc, ValueRange{arith::SelectOp::create(b, loc, hit, a[0], a[2]),
+                                                   arith::SelectOp::create(b, loc, hit, i, a[3])});
+      });
+  if (failed(ctx.setOutput(0, pick.getResult(0), ctx.dtype(0))))
+    return failure();
+  return ctx.setOutput(1, pick.getResult(1), kInt64);
+}
+
 } // namespace
 
 void registerReductionOps(OpRegistry &r) {
+  addOnnxOp(r, "TopK", 10, importTopK);
   addReduce(r, "ReduceSum", 1, 13, ReduceKind::Sum);
   addReduce(r, "ReduceMean", 1, 18, ReduceKind::Sum, Pre::None, Post::Mean);
   addReduce(r, "ReduceMax", 1, 18, ReduceKind::Max);
