@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 
 KILN_OK = 0
+KILN_DTYPE_BF16 = 3
 
 _DTYPES = {
     np.dtype(np.float32): 1, np.dtype(np.float16): 2, np.dtype(np.float64): 4,
@@ -44,8 +45,9 @@ class _Info(ctypes.Structure):
 
 
 # kilnc messages that mean "not supported (yet)", not "wrong".
-_UNSUPPORTED = re.compile(r"unsupported|not supported|cannot (lower|import)|no lowering|"
-                          r"is not built|cannot pass|element type", re.I)
+_UNSUPPORTED = re.compile(r"unsupported|not supported|cannot (lower|import|cast to)|no lowering|"
+                          r"is not built|cannot pass|element type|imports no ai\.onnx opset|"
+                          r"must be (known|a constant known) at import", re.I)
 
 
 def compile_model(kilnc, model_path, name, flags=(), workdir=None):
@@ -108,24 +110,36 @@ class HostModel:
         return [self._info(self.c_output_info, i).name.decode() for i in range(self.c_num_outputs())]
 
     @staticmethod
-    def _tensor(array, keep):
+    def _tensor(array, keep, dtype=None):
         shape = (ctypes.c_int64 * max(1, array.ndim))(*array.shape)
         keep.append(shape)
-        return _Tensor(_DTYPES[array.dtype], array.ndim, shape, array.ctypes.data, array.nbytes)
+        code = dtype if dtype is not None else _DTYPES[array.dtype]
+        return _Tensor(code, array.ndim, shape, array.ctypes.data, array.nbytes)
+
+    def _input_dtype(self, index, array):
+        """bfloat16 travels as its uint16 bit patterns (numpy has no bfloat16)."""
+        declared = self._info(self.c_input_info, index).dtype
+        if declared == KILN_DTYPE_BF16 and array.dtype.itemsize == 2:
+            return declared
+        return _DTYPES.get(array.dtype, declared)
 
     def run(self, inputs):
         """inputs: numpy arrays in signature order; returns the outputs."""
         keep = []
-        arrays = [np.ascontiguousarray(a) for a in inputs]
-        c_inputs = (_Tensor * max(1, len(arrays)))(*[self._tensor(a, keep) for a in arrays])
-        outputs = []
+        # np.require keeps 0-d arrays 0-d (ascontiguousarray would not).
+        arrays = [np.require(a, requirements="C") for a in inputs]
+        c_inputs = (_Tensor * max(1, len(arrays)))(
+            *[self._tensor(a, keep, self._input_dtype(i, a)) for i, a in enumerate(arrays)])
+        outputs, codes = [], []
         for o in range(self.c_num_outputs()):
             info = self._info(self.c_output_info, o)
             shape = (ctypes.c_int64 * max(1, info.rank))()
             self._check(self.c_output_shape(c_inputs, len(arrays), o, shape), "output_shape")
             dims = [shape[d] for d in range(info.rank)]
-            outputs.append(np.empty(dims, dtype=_NUMPY[info.dtype]))
-        c_outputs = (_Tensor * max(1, len(outputs)))(*[self._tensor(a, keep) for a in outputs])
+            outputs.append(np.empty(dims, dtype=_NUMPY.get(info.dtype, np.uint16)))
+            codes.append(info.dtype)
+        c_outputs = (_Tensor * max(1, len(outputs)))(
+            *[self._tensor(a, keep, code) for a, code in zip(outputs, codes)])
         self._check(self.c_run(self.handle, c_inputs, len(arrays), c_outputs, len(outputs)), "run")
         return outputs
 

@@ -70,6 +70,8 @@ def run_one(case_dir, kilnc):
             if want.shape != got.shape:
                 return {"outcome": "fail",
                         "detail": f"output {index}: shape {got.shape}, expected {want.shape}"}
+            if got.dtype == np.uint16 and want.dtype.name == "bfloat16":
+                got, want = got.view(want.dtype).astype(np.float32), want.astype(np.float32)
             if want.dtype.kind in "fc":
                 ok = np.allclose(got, want, rtol=1e-3, atol=1e-7, equal_nan=True)
             else:

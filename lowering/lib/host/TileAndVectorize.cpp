@@ -57,6 +57,15 @@ SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp op, int64_t innerTile,
   return tiles;
 }
 
+/// Vectors of i1 are bit-packed in memory while tensors of i1 keep a byte
+/// per element: such ops keep scalar tiles.
+bool hasBooleanOperand(linalg::LinalgOp op) {
+  return llvm::any_of(op->getOperandTypes(), [](Type type) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    return getElementTypeOrSelf(type).isInteger(1) && (shaped || type.isInteger(1));
+  });
+}
+
 struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using Base::Base;
 
@@ -81,6 +90,8 @@ struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizeP
     if (failed(tiled))
       return; // the op stays as it is: still correct
     rewriter.replaceOp(op, tiled->replacements);
+    if (hasBooleanOperand(op))
+      return;
     for (Operation *tile : tiled->tiledOps) {
       // Tiles are static (evenTile), so no vector sizes or masks are needed.
       if (failed(linalg::vectorizeOpPrecondition(tile)))

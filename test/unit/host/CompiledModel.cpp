@@ -31,6 +31,17 @@ std::string readFile(const std::string &path) {
 
 } // namespace
 
+std::string f32Constant(const std::vector<float> &values, const std::string &shape) {
+  std::ostringstream os;
+  os << "arith.constant dense<\"0x";
+  const char *digits = "0123456789ABCDEF";
+  const auto *bytes = reinterpret_cast<const unsigned char *>(values.data());
+  for (size_t i = 0; i < values.size() * sizeof(float); ++i)
+    os << digits[bytes[i] >> 4] << digits[bytes[i] & 15];
+  os << "\"> : tensor<" << shape << "xf32>\n";
+  return os.str();
+}
+
 CompiledModel::CompiledModel(const std::string &mlir, const std::string &name,
                              const std::string &extraFlags) {
   char pattern[] = "/tmp/kiln-host-test-XXXXXX";

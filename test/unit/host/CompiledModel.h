@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln::test {
 
@@ -50,6 +51,10 @@ private:
   void *handle = nullptr;
   ModelApi functions{};
 };
+
+/// An f32 `arith.constant` of `shape` ("64x37") holding `values` exactly
+/// (the hex form of dense<>), ending in a newline.
+std::string f32Constant(const std::vector<float> &values, const std::string &shape);
 
 /// A handle that destroys itself.
 struct ModelHandle {

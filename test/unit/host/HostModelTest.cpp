@@ -28,19 +28,6 @@ std::vector<float> randomFloats(size_t count, unsigned seed, float scale = 1.0f)
   return values;
 }
 
-/// An f32 arith.constant of `shape` ("64x37") from row-major values, as
-/// the hex form of dense<> (exact, and any rank).
-std::string constant(const std::vector<float> &values, const std::string &shape) {
-  std::ostringstream os;
-  os << "arith.constant dense<\"0x";
-  static const char *digits = "0123456789ABCDEF";
-  const auto *bytes = reinterpret_cast<const unsigned char *>(values.data());
-  for (size_t i = 0; i < values.size() * sizeof(float); ++i)
-    os << digits[bytes[i] >> 4] << digits[bytes[i] & 15];
-  os << "\"> : tensor<" << shape << "xf32>\n";
-  return os.str();
-}
-
 /// y = relu(x W1ᵀ + b1) W2ᵀ + b2 with x [batch, K], batch in [1, 64].
 struct Mlp {
   static constexpr int64_t K = 37, H = 64, N = 10;
@@ -53,8 +40,8 @@ struct Mlp {
           "[\"batch\", \"\"], kiln.dtype = \"float\"})\n"
           "    -> (tensor<?x10xf32> {kiln.name = \"logits\", kiln.dims = [\"batch\", \"\"]})\n"
           "    attributes {kiln.dim_bounds = {batch = array<i64: 1, 64>}} {\n"
-       << "  %w1 = " << constant(w1, "64x37") << "  %b1 = " << constant(b1, "64")
-       << "  %w2 = " << constant(w2, "10x64") << "  %b2 = " << constant(b2, "10")
+       << "  %w1 = " << f32Constant(w1, "64x37") << "  %b1 = " << f32Constant(b1, "64")
+       << "  %w2 = " << f32Constant(w2, "10x64") << "  %b2 = " << f32Constant(b2, "10")
        << "  %h = kiln.linear %x, %w1 bias %b1 : (tensor<?x37xf32>, tensor<64x37xf32>, "
           "tensor<64xf32>) -> tensor<?x64xf32>\n"
           "  %c0 = arith.constant 0 : index\n"

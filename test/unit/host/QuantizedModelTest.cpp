@@ -31,17 +31,6 @@ std::vector<float> randomFloats(size_t count, unsigned seed) {
   return values;
 }
 
-std::string hexConstant(const std::vector<float> &values, const std::string &shape) {
-  std::ostringstream os;
-  os << "arith.constant dense<\"0x";
-  const char *digits = "0123456789ABCDEF";
-  const auto *bytes = reinterpret_cast<const unsigned char *>(values.data());
-  for (size_t i = 0; i < values.size() * sizeof(float); ++i)
-    os << digits[bytes[i] >> 4] << digits[bytes[i] & 15];
-  os << "\"> : tensor<" << shape << "xf32>\n";
-  return os.str();
-}
-
 struct Case {
   const char *flags;
   unsigned bits;
@@ -57,7 +46,7 @@ protected:
     std::ostringstream os;
     os << "func.func @main(%x: tensor<?x256xf32> {kiln.name = \"x\", kiln.dims = [\"rows\", "
           "\"\"]}) -> (tensor<?x192xf32> {kiln.name = \"y\", kiln.dims = [\"rows\", \"\"]}) {\n"
-       << "  %w = " << hexConstant(w, "192x256") << "  %b = " << hexConstant(b, "192")
+       << "  %w = " << f32Constant(w, "192x256") << "  %b = " << f32Constant(b, "192")
        << "  %y = kiln.linear %x, %w bias %b : (tensor<?x256xf32>, tensor<192x256xf32>, "
           "tensor<192xf32>) -> tensor<?x192xf32>\n"
           "  return %y : tensor<?x192xf32>\n}\n";

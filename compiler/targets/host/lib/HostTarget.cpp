@@ -12,6 +12,7 @@
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -54,7 +55,8 @@ public:
     auto now = Clock::now();
     if (enabled)
       llvm::errs() << "kilnc: " << stage << ": "
-                   << std::chrono::duration<double>(now - last).count() << " s\n";
+                   << llvm::format("%.3f", std::chrono::duration<double>(now - last).count())
+                   << " s\n";
     last = now;
   }
 

@@ -6,6 +6,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <mutex>
+#include <optional>
 
 LLD_HAS_DRIVER(elf)
 
@@ -25,6 +26,14 @@ std::vector<std::string> findLibraryDirs() {
   return dirs;
 }
 
+/// compiler-rt's builtins (half/bfloat conversions and the like), linked
+/// statically with their symbols hidden, so the .so needs no libgcc_s.
+std::optional<std::string> findBuiltinsArchive() {
+  if (llvm::sys::fs::exists(KILN_HOST_BUILTINS_ARCHIVE))
+    return std::string(KILN_HOST_BUILTINS_ARCHIVE);
+  return std::nullopt;
+}
+
 } // namespace
 
 llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef outputPath,
@@ -38,7 +47,9 @@ llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef output
                                    "-soname", soname.str(), "--no-undefined",
                                    "-z", "now", "-z", "relro", "-z", "noexecstack",
                                    "--hash-style=gnu", "--build-id=sha1", "--gc-sections",
-                                   "--as-needed", objectPath.str()};
+                                   "--as-needed", "--exclude-libs=ALL", objectPath.str()};
+  if (std::optional<std::string> builtins = findBuiltinsArchive())
+    args.push_back(*builtins);
   for (const std::string &dir : dirs)
     args.push_back("-L" + dir);
   args.insert(args.end(), {"-lm", "-lc"});

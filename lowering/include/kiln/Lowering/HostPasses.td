@@ -60,7 +60,8 @@ def TileAndVectorize : Pass<"kiln-host-tile-and-vectorize", "::mlir::func::FuncO
     one tile; dynamic loops get tile 1), so every tile has a static shape and
     no masks. A tile whose
     body the vectorizer does not support (gathers, for instance) stays a
-    scalar tile: correctness never depends on vectorization.
+    scalar tile: correctness never depends on vectorization. So do ops on
+    booleans (i1 vectors are bit-packed in memory, i1 tensors are not).
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
