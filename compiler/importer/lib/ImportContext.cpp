@@ -118,6 +118,14 @@ LogicalResult OpContext::fail(const llvm::Twine &reason) {
   return failure();
 }
 
+LogicalResult OpContext::expectSameTypes() {
+  for (int i = 1; i < numInputs(); ++i)
+    if (hasInput(i) && dtype(i) != dtype(0))
+      return fail("input " + llvm::Twine(i) + " is " + dtypeName(dtype(i)) + " but input 0 is " +
+                  dtypeName(dtype(0)));
+  return success();
+}
+
 LogicalResult OpContext::expectInputs(int min, int max) {
   int present = proto.input_size();
   for (int i = 0; i < min; ++i)

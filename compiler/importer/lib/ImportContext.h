@@ -118,6 +118,8 @@ public:
 
   /// Records "<reason>" as this node's error; returns failure.
   mlir::LogicalResult fail(const llvm::Twine &reason);
+  /// Checks that every present input has input 0's element type.
+  mlir::LogicalResult expectSameTypes();
   /// Checks the number of inputs (optional ones may be omitted).
   mlir::LogicalResult expectInputs(int min, int max);
 

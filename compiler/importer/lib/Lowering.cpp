@@ -10,6 +10,19 @@ using namespace mlir;
 
 namespace kiln::onnx_import {
 
+SmallVector<SymInt> inputDims(OpContext &ctx, int index) {
+  SmallVector<SymInt> dims;
+  if (const HostTensor *host = ctx.host(index)) {
+    for (int64_t d : host->shape)
+      dims.push_back(SymInt::of(d));
+    return dims;
+  }
+  Value value = ctx.value(index);
+  for (int64_t d = 0; d < ctx.type(index).getRank(); ++d)
+    dims.push_back(ctx.importer.dimOf(value, d, ctx.loc()));
+  return dims;
+}
+
 SmallVector<OpFoldResult> tensorSizes(OpContext &ctx, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<OpFoldResult> sizes;

@@ -13,6 +13,8 @@ namespace kiln::onnx_import {
 using ScalarBody =
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
+/// Dimension sizes of input `index` (from its known contents when folded).
+llvm::SmallVector<SymInt> inputDims(OpContext &ctx, int index);
 /// The size of every dimension of `tensor`.
 llvm::SmallVector<mlir::OpFoldResult> tensorSizes(OpContext &ctx, mlir::Value tensor);
 mlir::Value emptyTensor(OpContext &ctx, llvm::ArrayRef<mlir::OpFoldResult> sizes,

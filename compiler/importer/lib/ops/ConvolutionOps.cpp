@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 
@@ -107,6 +108,21 @@ Value padSpatial(OpContext &ctx, Value input, ArrayRef<int64_t> low, ArrayRef<in
   return tensor::PadOp::create(ctx.builder(), ctx.loc(), padded, input, lows, highs, value);
 }
 
+/// Adds the optional per-channel bias (input 2) and sets output 0.
+LogicalResult setWithBias(OpContext &ctx, Value result, int64_t outChannels, int64_t spatial) {
+  if (ctx.hasInput(2)) {
+    if (ctx.type(2).getRank() != 1 || ctx.type(2).getDimSize(0) != outChannels)
+      return ctx.fail("the bias must be [" + llvm::Twine(outChannels) + "]");
+    SmallVector<SymInt> biasShape{SymInt::of(outChannels)};
+    biasShape.append(spatial, SymInt::of(1));
+    Value bias = *reshapeTensor(ctx, ctx.value(2), biasShape);
+    result = floatBinary(ctx, result, bias, [](OpBuilder &bb, Location loc, Value v, Value c) -> Value {
+      return arith::AddFOp::create(bb, loc, v, c);
+    });
+  }
+  return ctx.setOutput(0, result, ctx.dtype(0));
+}
+
 LogicalResult importConv(OpContext &ctx) {
   if (failed(ctx.expectInputs(2, 3)))
     return failure();
@@ -187,17 +203,7 @@ LogicalResult importConv(OpContext &ctx) {
   SmallVector<SymInt> outShape{xDims[0], SymInt::of(outChannels)};
   outShape.append(outSpatial.begin(), outSpatial.end());
   Value result = *reshapeTensor(ctx, product, outShape);
-  if (ctx.hasInput(2)) {
-    if (ctx.type(2).getRank() != 1 || ctx.type(2).getDimSize(0) != outChannels)
-      return ctx.fail("the bias must be [" + llvm::Twine(outChannels) + "]");
-    SmallVector<SymInt> biasShape{SymInt::of(outChannels)};
-    biasShape.append(spatial, SymInt::of(1));
-    Value bias = *reshapeTensor(ctx, ctx.value(2), biasShape);
-    result = floatBinary(ctx, result, bias, [](OpBuilder &bb, Location loc, Value v, Value c) -> Value {
-      return arith::AddFOp::create(bb, loc, v, c);
-    });
-  }
-  return ctx.setOutput(0, result, ctx.dtype(0));
+  return setWithBias(ctx, result, outChannels, spatial);
 }
 
 /// MaxPool and AveragePool.
@@ -365,11 +371,13 @@ LogicalResult importConvTranspose(OpContext &ctx) {
     int64_t full = strides[i] * (in - 1) + outputPadding[i] + extent;
     if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       int64_t target = !outputShape.empty() ? outputShape[outputShape.size() - spatial + i] : in * strides[i];
+      // ONNX: SAME_UPPER puts the smaller half first, everything else the
+      // larger; a negative total pads the output with zeros.
       int64_t total = full - target;
-      if (total < 0)
-        return ctx.fail("output_shape is larger than ConvTranspose can produce");
-      bool upper = autoPad != "SAME_LOWER";
-      pads[i] = upper ? total / 2 : total - total / 2;
+      // (Floor division, as ONNX's reference computes it.)
+      bool upper = autoPad == "SAME_UPPER";
+      int64_t half = llvm::divideFloorSigned(total, 2);
+      pads[i] = upper ? half : total - half;
       pads[i + spatial] = total - pads[i];
     } else if (autoPad == "VALID") {
       pads[i] = pads[i + spatial] = 0;
@@ -455,17 +463,7 @@ LogicalResult importConvTranspose(OpContext &ctx) {
   for (int64_t o : outSizes)
     outShape.push_back(SymInt::of(o));
   Value result = *reshapeTensor(ctx, product, outShape);
-  if (ctx.hasInput(2)) {
-    if (ctx.type(2).getRank() != 1 || ctx.type(2).getDimSize(0) != outChannels)
-      return ctx.fail("the bias must be [" + llvm::Twine(outChannels) + "]");
-    SmallVector<SymInt> biasShape{SymInt::of(outChannels)};
-    biasShape.append(spatial, SymInt::of(1));
-    Value bias = *reshapeTensor(ctx, ctx.value(2), biasShape);
-    result = floatBinary(ctx, result, bias, [](OpBuilder &bb, Location loc, Value v, Value c) -> Value {
-      return arith::AddFOp::create(bb, loc, v, c);
-    });
-  }
-  return ctx.setOutput(0, result, ctx.dtype(0));
+  return setWithBias(ctx, result, outChannels, spatial);
 }
 
 LogicalResult importGlobalPool(OpContext &ctx, bool isMax) {

@@ -78,15 +78,6 @@ SymFold constantFold(std::function<int64_t(int64_t, int64_t)> fn) {
   };
 }
 
-/// Checks that all inputs share one element type, as the ONNX schema says.
-LogicalResult sameTypes(OpContext &ctx) {
-  for (int i = 1; i < ctx.numInputs(); ++i)
-    if (ctx.hasInput(i) && ctx.dtype(i) != ctx.dtype(0))
-      return ctx.fail("input " + llvm::Twine(i) + " is " + dtypeName(ctx.dtype(i)) +
-                      " but input 0 is " + dtypeName(ctx.dtype(0)));
-  return success();
-}
-
 using BinaryFn = Value (*)(OpBuilder &, Location, Value, Value, int32_t);
 
 Value add(OpBuilder &b, Location l, Value x, Value y, int32_t) {
@@ -124,7 +115,7 @@ Value bitXor(OpBuilder &b, Location l, Value x, Value y, int32_t) { return arith
 /// A binary op whose inputs share a type and whose result has that type.
 void addBinary(OpRegistry &r, llvm::StringRef name, int first, BinaryFn fn, SymFold fold = {}) {
   addOnnxOp(r, name, first, [fn, fold](OpContext &ctx) -> LogicalResult {
-    if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
+    if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
       return failure();
     if (tryFoldInts(ctx, kUndefined, fold))
       return success();
@@ -138,7 +129,7 @@ void addBinary(OpRegistry &r, llvm::StringRef name, int first, BinaryFn fn, SymF
 void addVariadic(OpRegistry &r, llvm::StringRef name, BinaryFn fn, bool mean = false,
                  std::optional<SymOp> foldOp = std::nullopt) {
   addOnnxOp(r, name, 8, [fn, mean, foldOp](OpContext &ctx) -> LogicalResult {
-    if (failed(ctx.expectInputs(1, 1 << 20)) || failed(sameTypes(ctx)))
+    if (failed(ctx.expectInputs(1, 1 << 20)) || failed(ctx.expectSameTypes()))
       return failure();
     if (foldOp && tryFoldInts(ctx, kUndefined,
                               [&](OpContext &c, llvm::ArrayRef<SymInt> a) -> std::optional<SymInt> {
@@ -164,7 +155,7 @@ void addCompare(OpRegistry &r, llvm::StringRef name, int first, arith::CmpFPredi
                 arith::CmpIPredicate signedPred, arith::CmpIPredicate unsignedPred,
                 std::function<int64_t(int64_t, int64_t)> hostCompare) {
   addOnnxOp(r, name, first, [=](OpContext &ctx) -> LogicalResult {
-    if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
+    if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
       return failure();
     if (tryFoldInts(ctx, kBool, constantFold(hostCompare)))
       return success();
@@ -286,7 +277,7 @@ void registerElementwiseOps(OpRegistry &r) {
   addCompare(r, "GreaterOrEqual", 12, FP::OGE, IP::sge, IP::uge, std::greater_equal<int64_t>());
 
   addOnnxOp(r, "Mod", 10, [](OpContext &ctx) -> LogicalResult {
-    if (failed(ctx.expectInputs(2, 2)) || failed(sameTypes(ctx)))
+    if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
       return failure();
     bool fmod = ctx.attrInt("fmod", 0) != 0;
     if (isFloatDType(ctx.dtype(0)) && !fmod)

@@ -22,19 +22,6 @@ using namespace mlir;
 namespace kiln::onnx_import {
 namespace {
 
-SmallVector<SymInt> dimsOf(OpContext &ctx, int index) {
-  SmallVector<SymInt> dims;
-  if (const HostTensor *host = ctx.host(index)) {
-    for (int64_t d : host->shape)
-      dims.push_back(SymInt::of(d));
-    return dims;
-  }
-  Value value = ctx.value(index);
-  for (int64_t d = 0; d < ctx.type(index).getRank(); ++d)
-    dims.push_back(ctx.importer.dimOf(value, d, ctx.loc()));
-  return dims;
-}
-
 SmallVector<OpFoldResult> foldResults(OpContext &ctx, ArrayRef<SymInt> values) {
   SmallVector<OpFoldResult> result;
   for (const SymInt &v : values)
@@ -141,7 +128,7 @@ LogicalResult importGather(OpContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), rank);
   if (failed(axis))
     return failure();
-  SmallVector<SymInt> dataDims = dimsOf(ctx, 0), indexDims = dimsOf(ctx, 1);
+  SmallVector<SymInt> dataDims = inputDims(ctx, 0), indexDims = inputDims(ctx, 1);
   SmallVector<SymInt> outDims(dataDims.begin(), dataDims.begin() + *axis);
   outDims.append(indexDims.begin(), indexDims.end());
   outDims.append(dataDims.begin() + *axis + 1, dataDims.end());
@@ -210,8 +197,8 @@ LogicalResult importGatherElements(OpContext &ctx) {
   if (failed(axis))
     return failure();
   Value data = ctx.value(0);
-  Value axisSize = indexValue(ctx.builder(), ctx.loc(), dimsOf(ctx, 0)[*axis]);
-  Value result = generate(ctx, dimsOf(ctx, 1), ctx.type(0).getElementType(), {ctx.value(1)},
+  Value axisSize = indexValue(ctx.builder(), ctx.loc(), inputDims(ctx, 0)[*axis]);
+  Value result = generate(ctx, inputDims(ctx, 1), ctx.type(0).getElementType(), {ctx.value(1)},
                           {AffineMap::getMultiDimIdentityMap(rank, ctx.context())},
                           [&](OpBuilder &b, Location loc, ValueRange args, ValueRange out) -> Value {
                             SmallVector<Value> coordinates(out.begin(), out.end());
@@ -273,7 +260,7 @@ FailureOr<SliceAxis> sliceAxis(OpContext &ctx, SymInt start, SymInt end, int64_t
 /// Slices input 0 along the given axes (the rest is taken whole).
 LogicalResult emitSlice(OpContext &ctx, int outputIndex, const std::vector<int64_t> &axes,
                         ArrayRef<SliceAxis> slices) {
-  SmallVector<SymInt> dims = dimsOf(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   int64_t rank = dims.size();
   SmallVector<SymInt> starts(rank, SymInt::of(0)), sizes(dims.begin(), dims.end());
   SmallVector<int64_t> steps(rank, 1);
@@ -361,7 +348,7 @@ LogicalResult importSlice(OpContext &ctx) {
     steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
     return ctx.fail("starts, ends, axes and steps must have the same length");
-  SmallVector<SymInt> dims = dimsOf(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   std::vector<SliceAxis> slices;
   llvm::SmallDenseSet<int64_t> seen;
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -384,7 +371,7 @@ LogicalResult importSplit(OpContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), rank);
   if (failed(axis))
     return failure();
-  SymInt dim = dimsOf(ctx, 0)[*axis];
+  SymInt dim = inputDims(ctx, 0)[*axis];
   int64_t outputs = ctx.numOutputs();
   std::vector<SymInt> sizes;
   std::vector<int64_t> split;
@@ -443,7 +430,7 @@ LogicalResult importTile(OpContext &ctx) {
   FailureOr<std::vector<int64_t>> repeats = ctx.constantInts(1, "repeats");
   if (failed(repeats))
     return failure();
-  SmallVector<SymInt> dims = dimsOf(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   int64_t rank = dims.size();
   if (int64_t(repeats->size()) != rank)
     return ctx.fail("repeats must have one entry per dimension");
@@ -478,7 +465,7 @@ LogicalResult importTrilu(OpContext &ctx) {
   }
   bool upper = ctx.attrInt("upper", 1) != 0;
   Type element = ctx.type(0).getElementType();
-  Value result = generate(ctx, dimsOf(ctx, 0), element, {ctx.value(0)},
+  Value result = generate(ctx, inputDims(ctx, 0), element, {ctx.value(0)},
                           {AffineMap::getMultiDimIdentityMap(rank, ctx.context())},
                           [&](OpBuilder &b, Location loc, ValueRange args, ValueRange out) -> Value {
                             // Keep element (i, j) when j - i >= k (upper) or <= k (lower).
@@ -580,7 +567,7 @@ LogicalResult importPad(OpContext &ctx) {
     low[axes[i]] = pads[i];
     high[axes[i]] = pads[i + axes.size()];
   }
-  SmallVector<SymInt> dims = dimsOf(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   SmallVector<SymInt> outDims;
   for (int64_t d = 0; d < rank; ++d) {
     outDims.push_back(symArith(ctx, SymOp::Add, dims[d], SymInt::of(low[d] + high[d])));
@@ -654,7 +641,7 @@ LogicalResult importScatterND(OpContext &ctx) {
   // (scf.for: later updates see earlier ones, as ONNX's reference does).
   OpBuilder &b = ctx.builder();
   Location loc = ctx.loc();
-  SmallVector<SymInt> dataDims = dimsOf(ctx, 0), indexDims = dimsOf(ctx, 1);
+  SmallVector<SymInt> dataDims = inputDims(ctx, 0), indexDims = inputDims(ctx, 1);
   SymInt count = SymInt::of(1);
   for (int64_t d = 0; d + 1 < q; ++d)
     count = symArith(ctx, SymOp::Mul, count, indexDims[d]);

@@ -158,17 +158,8 @@ FailureOr<Value> contraction(OpContext &ctx, Value a, Value b, int32_t dtype) {
   return reshapeTensor(ctx, product, sizes);
 }
 
-/// ONNX requires A and B (and C) of one element type.
-LogicalResult sameElementTypes(OpContext &ctx) {
-  for (int i = 1; i < ctx.numInputs(); ++i)
-    if (ctx.hasInput(i) && ctx.dtype(i) != ctx.dtype(0))
-      return ctx.fail("input " + llvm::Twine(i) + " is " + dtypeName(ctx.dtype(i)) +
-                      " but input 0 is " + dtypeName(ctx.dtype(0)));
-  return success();
-}
-
 LogicalResult importMatMul(OpContext &ctx) {
-  if (failed(ctx.expectInputs(2, 2)) || failed(sameElementTypes(ctx)))
+  if (failed(ctx.expectInputs(2, 2)) || failed(ctx.expectSameTypes()))
     return failure();
   FailureOr<Value> weight = linearWeight(ctx, 1, /*storedAsKN=*/true);
   if (failed(weight))
@@ -197,7 +188,7 @@ Value scaled(OpContext &ctx, Value value, float factor) {
 }
 
 LogicalResult importGemm(OpContext &ctx) {
-  if (failed(ctx.expectInputs(2, 3)) || failed(sameElementTypes(ctx)))
+  if (failed(ctx.expectInputs(2, 3)) || failed(ctx.expectSameTypes()))
     return failure();
   float alpha = ctx.attrFloat("alpha", 1.0f), beta = ctx.attrFloat("beta", 1.0f);
   bool transA = ctx.attrInt("transA", 0), transB = ctx.attrInt("transB", 0);
@@ -279,7 +270,13 @@ LogicalResult importEinsum(OpContext &ctx) {
     if (ctx.dtype(i) != ctx.dtype(0))
       return ctx.fail("operands must share one element type");
   // Letters become symbol ids; ellipsis dims get ids 1000+k (right-aligned).
+  // "..." stands for the same trailing-aligned dims in every operand: size
+  // it first so that shorter ellipses align to the right.
   int64_t ellipsisRank = 0;
+  for (size_t t = 0; t < terms.size(); ++t)
+    if (terms[t].contains("..."))
+      ellipsisRank = std::max<int64_t>(ellipsisRank, cast<RankedTensorType>(inputs[t].getType()).getRank() -
+                                                         int64_t(terms[t].size() - 3));
   std::vector<std::vector<int>> operandSymbols;
   for (size_t t = 0; t < terms.size(); ++t) {
     llvm::StringRef term = terms[t];
@@ -290,7 +287,6 @@ LogicalResult importEinsum(OpContext &ctx) {
     if (covered < 0 || (dots == llvm::StringRef::npos && letters != rank))
       return ctx.fail("operand " + llvm::Twine(t) + " has rank " + llvm::Twine(rank) +
                       " but the equation gives it " + llvm::Twine(letters) + " letters");
-    ellipsisRank = std::max(ellipsisRank, covered);
     std::vector<int> symbols;
     for (size_t i = 0; i < term.size(); ++i) {
       if (term.substr(i).starts_with("...")) {

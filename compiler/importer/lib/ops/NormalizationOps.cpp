@@ -158,12 +158,10 @@ LogicalResult importGroupNormalization(OpContext &ctx) {
   Value grouped = *reshapeTensor(ctx, x, {dims[0], SymInt::of(groups), inner});
   Normalized n = normalize(ctx, grouped, {2}, ctx.attrFloat("epsilon", 1e-5f));
   Value y = *reshapeTensor(ctx, n.value, dims);
-  // Opset 18 had per-group scale and bias; opset 21 per channel.
+  // Registered from opset 21 on: scale and bias are per channel.
   FailureOr<Value> scale = channelVector(ctx, 1, rank), bias = channelVector(ctx, 2, rank);
   if (failed(scale) || failed(bias))
     return failure();
-  if (ctx.version() < 21)
-    return ctx.fail("GroupNormalization-18 (per-group scale) is not supported; use opset 21");
   FailureOr<Value> result = affine(ctx, y, *scale, *bias);
   if (failed(result))
     return failure();

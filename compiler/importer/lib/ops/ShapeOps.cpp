@@ -62,20 +62,6 @@ LogicalResult importConstant(OpContext &ctx) {
   return ctx.setHostOutput(0, std::move(t));
 }
 
-/// Dimension sizes of input `index` as symbolic integers.
-SmallVector<SymInt> symbolicShape(OpContext &ctx, int index) {
-  SmallVector<SymInt> dims;
-  if (const HostTensor *host = ctx.host(index)) {
-    for (int64_t d : host->shape)
-      dims.push_back(SymInt::of(d));
-    return dims;
-  }
-  Value value = ctx.value(index);
-  for (int64_t d = 0; d < ctx.type(index).getRank(); ++d)
-    dims.push_back(ctx.importer.dimOf(value, d, ctx.loc()));
-  return dims;
-}
-
 /// Reshapes input 0 to `sizes`, folding when its contents are known.
 LogicalResult reshapeOutput(OpContext &ctx, llvm::ArrayRef<SymInt> sizes) {
   if (const HostTensor *host = ctx.host(0)) {
@@ -109,7 +95,7 @@ LogicalResult importReshape(OpContext &ctx) {
     return ctx.fail("the target shape must be known at import (a constant or folded shape "
                     "arithmetic); Kiln does not reshape to run-time shapes");
   bool allowZero = ctx.version() >= 14 && ctx.attrInt("allowzero", 0) != 0;
-  SmallVector<SymInt> input = symbolicShape(ctx, 0);
+  SmallVector<SymInt> input = inputDims(ctx, 0);
   SmallVector<SymInt> sizes;
   int inferred = -1;
   for (size_t i = 0; i < shape->ints.size(); ++i) {
@@ -144,7 +130,7 @@ LogicalResult importReshape(OpContext &ctx) {
 }
 
 LogicalResult importFlatten(OpContext &ctx) {
-  SmallVector<SymInt> input = symbolicShape(ctx, 0);
+  SmallVector<SymInt> input = inputDims(ctx, 0);
   int64_t rank = input.size();
   int64_t axis = ctx.attrInt("axis", 1);
   if (axis < -rank || axis > rank)
@@ -157,7 +143,7 @@ LogicalResult importFlatten(OpContext &ctx) {
 }
 
 LogicalResult importShape(OpContext &ctx) {
-  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   int64_t rank = dims.size();
   int64_t start = ctx.version() >= 15 ? ctx.attrInt("start", 0) : 0;
   int64_t end = ctx.version() >= 15 ? ctx.attrInt("end", rank) : rank;
@@ -175,7 +161,7 @@ LogicalResult importShape(OpContext &ctx) {
 LogicalResult importSize(OpContext &ctx) {
   HostTensor result;
   result.dtype = kInt64;
-  result.ints = {product(ctx, symbolicShape(ctx, 0))};
+  result.ints = {product(ctx, inputDims(ctx, 0))};
   return ctx.setHostOutput(0, std::move(result));
 }
 
@@ -198,7 +184,7 @@ LogicalResult importSqueeze(OpContext &ctx) {
   FailureOr<std::vector<int64_t>> axes = squeezeAxes(ctx, given);
   if (failed(axes))
     return failure();
-  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   int64_t rank = dims.size();
   llvm::SmallDenseSet<int64_t> drop;
   if (!given) {
@@ -233,7 +219,7 @@ LogicalResult importUnsqueeze(OpContext &ctx) {
     return failure();
   if (!given || axes->empty())
     return ctx.fail("Unsqueeze needs axes");
-  SmallVector<SymInt> dims = symbolicShape(ctx, 0);
+  SmallVector<SymInt> dims = inputDims(ctx, 0);
   int64_t rank = dims.size() + axes->size();
   llvm::SmallDenseSet<int64_t> inserted;
   for (int64_t axis : *axes) {
@@ -253,7 +239,14 @@ LogicalResult importUnsqueeze(OpContext &ctx) {
 LogicalResult importIdentity(OpContext &ctx) { return ctx.forward(0, 0); }
 
 LogicalResult importDropout(OpContext &ctx) {
-  // Inference: the identity, and an all-true mask if asked for.
+  // Inference: the identity, and an all-true mask if asked for. Training
+  // mode (input 2) drops at random, which a compiled model must not do.
+  if (ctx.hasInput(2)) {
+    const HostTensor *training = ctx.host(2);
+    std::optional<std::vector<int64_t>> flag = training ? training->constantInts() : std::nullopt;
+    if (!flag || flag->size() != 1 || (*flag)[0] != 0)
+      return ctx.fail("training mode is not supported (Kiln compiles inference)");
+  }
   if (failed(ctx.forward(0, 0)))
     return failure();
   if (!ctx.hasOutput(1))
@@ -441,7 +434,7 @@ void registerShapeOps(OpRegistry &r) {
   addOnnxOp(r, "Range", 11, importRange);
   addOnnxOp(r, "Constant", 9, importConstant);
   addOnnxOp(r, "Identity", 1, importIdentity);
-  addOnnxOp(r, "Dropout", 12, importDropout);
+  addOnnxOp(r, "Dropout", 7, importDropout);
   addOnnxOp(r, "Reshape", 5, importReshape);
   addOnnxOp(r, "Flatten", 1, importFlatten);
   addOnnxOp(r, "Shape", 1, importShape);
