@@ -6,7 +6,7 @@
  * `KILN_MODEL_x` function to `<name>_x` and internalizes everything else, so
  * several models live in one process.
  *
- * Only libc is used. Thread safety: the handle is immutable after create;
+ * memrefCopy below serves the compiled code. Only libc is used. Thread safety: the handle is immutable after create;
  * each run allocates its own scratch, so concurrent runs on one handle are
  * safe and deterministic.
  *
@@ -441,4 +441,40 @@ kiln_status KILN_MODEL_output_shape(const kiln_tensor *inputs, int32_t num_input
     return status;
   memcpy(shape, dims, (size_t)io->rank * sizeof(int64_t));
   return ok();
+}
+
+/* ---- support for the compiled code ---------------------------------------*/
+
+/* MLIR lowers a memref.copy between non-contiguous layouts to this call (the
+ * name and ABI of MLIR's C runner utility): copy `src` into `dst`, both of
+ * the same shape, elements of `element_size` bytes, any strides. */
+typedef struct kiln_unranked_memref {
+  int64_t rank;
+  int64_t *descriptor; /* {allocated, aligned, offset, sizes[rank], strides[rank]} */
+} kiln_unranked_memref;
+
+void memrefCopy(int64_t element_size, kiln_unranked_memref *src, kiln_unranked_memref *dst) {
+  int64_t rank = src->rank;
+  const int64_t *sizes = src->descriptor + 3, *src_strides = sizes + rank;
+  const int64_t *dst_strides = dst->descriptor + 3 + rank;
+  const char *from = (const char *)(intptr_t)src->descriptor[1] + src->descriptor[2] * element_size;
+  char *to = (char *)(intptr_t)dst->descriptor[1] + dst->descriptor[2] * element_size;
+  int64_t index[KILN_MAX_RANK] = {0};
+  for (int64_t d = 0; d < rank; ++d)
+    if (sizes[d] == 0)
+      return;
+  for (;;) {
+    int64_t src_offset = 0, dst_offset = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      src_offset += index[d] * src_strides[d];
+      dst_offset += index[d] * dst_strides[d];
+    }
+    memcpy(to + dst_offset * element_size, from + src_offset * element_size,
+           (size_t)element_size);
+    int64_t d = rank - 1;
+    while (d >= 0 && ++index[d] == sizes[d])
+      index[d--] = 0;
+    if (d < 0)
+      return;
+  }
 }

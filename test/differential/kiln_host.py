@@ -47,7 +47,7 @@ class _Info(ctypes.Structure):
 # kilnc messages that mean "not supported (yet)", not "wrong".
 _UNSUPPORTED = re.compile(r"unsupported|not supported|cannot (lower|import|cast to)|no lowering|"
                           r"is not built|cannot pass|element type|imports no ai\.onnx opset|"
-                          r"must be (known|a constant known) at import", re.I)
+                          r"must be [^.\n]*known at import", re.I)
 
 
 def compile_model(kilnc, model_path, name, flags=(), workdir=None):

@@ -66,6 +66,14 @@ bool hasBooleanOperand(linalg::LinalgOp op) {
   });
 }
 
+/// Windows such as a convolution's (d3 + d6) read overlapping slices; the
+/// vectorizer's transfer reads assume projected permutations.
+bool hasPermutationMaps(linalg::LinalgOp op) {
+  return llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+    return map.isProjectedPermutation(/*allowZeroInResults=*/true);
+  });
+}
+
 struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizePass> {
   using Base::Base;
 
@@ -81,6 +89,7 @@ struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizeP
   }
 
   void tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    bool vectorizable = !hasBooleanOperand(op) && hasPermutationMaps(op);
     SmallVector<int64_t> tiles = chooseTileSizes(op, innerTile, parallelTile);
     scf::SCFTilingOptions options;
     options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tiles));
@@ -90,7 +99,7 @@ struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizeP
     if (failed(tiled))
       return; // the op stays as it is: still correct
     rewriter.replaceOp(op, tiled->replacements);
-    if (hasBooleanOperand(op))
+    if (!vectorizable)
       return;
     for (Operation *tile : tiled->tiledOps) {
       // Tiles are static (evenTile), so no vector sizes or masks are needed.
