@@ -45,12 +45,12 @@ DEFAULT_TOLERANCES = os.path.join(HERE, "tolerances.txt")
 # The ONNX backend test runner's defaults (onnx/backend/test/loader).
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-3, 1e-7
 LIBRARY_NAME = "node"
-# kilnc's wording for a model it refuses on purpose (docs: one-line errors
-# naming the node and the reason). Any other kilnc failure (a legalization
-# or link error after import) is an `error`: Kiln accepted the ops and then
-# could not build them.
-UNSUPPORTED = re.compile(r"cannot import|not supported|does not support|unsupported|"
-                         r"known at import|imports no ai\.onnx opset|cannot cast to", re.I)
+# kilnc refuses what Kiln does not support with a one-line error naming the
+# node, input or model and the reason. A diagnostic from a later stage (an
+# MLIR verifier or legalization error, a link error) means Kiln accepted the
+# ops and then could not build them: an `error`.
+AFTER_IMPORT = re.compile(r"^loc\(|failed to legalize|linking .* failed|LLVM ERROR|"
+                          r"verification failed|internal error", re.I)
 
 
 def read_table(path):
@@ -106,9 +106,9 @@ def compile_case(kilnc, model_path, library, timeout):
         return {"outcome": "fail", "detail": f"kilnc crashed (status {result.returncode}): {message}"}
     if not message:
         return {"outcome": "fail", "detail": f"kilnc exited {result.returncode} without a message"}
-    if UNSUPPORTED.search(message):
-        return {"outcome": "unsupported", "detail": message}
-    return {"outcome": "error", "detail": message}
+    if AFTER_IMPORT.search(message):
+        return {"outcome": "error", "detail": message}
+    return {"outcome": "unsupported", "detail": message}
 
 
 def run_compiled(library, case_dir, tolerance, timeout):
