@@ -262,6 +262,11 @@ def main():
                         help="print passed/total from --report (rerun when stale); never fail")
     args = parser.parse_args()
     skips = read_table(args.skips)
+    try:  # run_case.py runs under this interpreter and needs both
+        import numpy, onnx  # noqa: F401, E401
+    except ImportError as error:
+        sys.exit(f"{sys.executable}: {error}: run with a Python that has numpy and onnx "
+                 "(CMake's KILN_PYTHON; scripts/install-deps.sh makes one)")
 
     if args.summary and args.report and report_is_current(args.report, args.kilnc, args.skips):
         with open(args.report) as existing:
