@@ -5,6 +5,7 @@
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -54,6 +55,21 @@ llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
   return llvm::Error::success();
 }
 
+/// Removes the kiln.* attributes of function arguments and results.
+void dropKilnArgumentAttributes(mlir::ModuleOp module) {
+  auto withoutKiln = [](llvm::ArrayRef<mlir::NamedAttribute> attrs) {
+    return llvm::to_vector(llvm::make_filter_range(attrs, [](mlir::NamedAttribute attr) {
+      return !attr.getName().getValue().starts_with("kiln.");
+    }));
+  };
+  module.walk([&](mlir::FunctionOpInterface function) {
+    for (unsigned i = 0, e = function.getNumArguments(); i < e; ++i)
+      function.setArgAttrs(i, withoutKiln(function.getArgAttrs(i)));
+    for (unsigned i = 0, e = function.getNumResults(); i < e; ++i)
+      function.setResultAttrs(i, withoutKiln(function.getResultAttrs(i)));
+  });
+}
+
 /// The model's LLVM module: compiled code, C glue, descriptor, invoke shim,
 /// with only `<name>_*` exported.
 llvm::Expected<std::unique_ptr<llvm::Module>>
@@ -62,6 +78,9 @@ buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::St
                 llvm::LLVMContext &context) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
+  // The signature was read off the kiln.* argument attributes already; LLVM
+  // has no use for them (and would warn about each).
+  dropKilnArgumentAttributes(module);
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, context, prefix);
   if (!llvmModule)
     return llvm::createStringError("translating the lowered model to LLVM IR failed (see the "
