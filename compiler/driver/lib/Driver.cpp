@@ -2,6 +2,7 @@
 #include "kiln/Driver/Driver.h"
 #include "kiln/Importer/OnnxImporter.h"
 #include "kiln/Lowering/CompressionPasses.h"
+#include "kiln/Support/OutputFile.h"
 #include "kiln/Targets/Cuda/CudaTarget.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 #include "kiln/Targets/Host/HostTarget.h"
@@ -26,29 +27,14 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it is
-/// renamed into place only once complete, so failures leave nothing behind.
+/// Writes the output ("-" is stdout); see writeOutputFile for the guarantees.
 static int writeOutput(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> write) {
   if (path == "-") {
     write(llvm::outs());
     return 0;
   }
-  llvm::SmallString<256> model(path);
-  model += ".tmp-%%%%%%";
-  llvm::Expected<llvm::sys::fs::TempFile> temp = llvm::sys::fs::TempFile::create(model);
-  if (!temp)
-    return fail(path + ": cannot create output: " + llvm::toString(temp.takeError()));
-  {
-    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
-    write(os);
-    os.flush();
-    if (os.has_error()) {
-      llvm::consumeError(temp->discard());
-      return fail(path + ": write failed: " + os.error().message());
-    }
-  }
-  if (llvm::Error error = temp->keep(path))
-    return fail(path + ": cannot write output: " + llvm::toString(std::move(error)));
+  if (llvm::Error error = writeOutputFile(path, write))
+    return fail(llvm::toString(std::move(error)));
   return 0;
 }
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Targets/Cuda/CudaTarget.h"
 #include "../../host/lib/HostTargetInternal.h"
+#include "kiln/Support/OutputFile.h"
 #include "LaunchPlan.h"
 #include "PlanEmitter.h"
 #include "kiln/Lowering/CudaPasses.h"
@@ -140,15 +141,12 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   llvm::FileRemover removeObject(objectPath);
   if (llvm::Error error = writeFile(objectPath, llvm::StringRef(object.data(), object.size())))
     return error;
-  llvm::SmallString<256> linkedPath(outputPath);
-  linkedPath += ".tmp-link";
+  std::string linkedPath = stagingPathFor(outputPath);
   llvm::FileRemover removeLinked(linkedPath);
   if (llvm::Error error = host::linkSharedLibrary(objectPath, linkedPath,
                                                   llvm::sys::path::filename(outputPath)))
     return error;
-  if (std::error_code error = llvm::sys::fs::rename(linkedPath, outputPath))
-    return llvm::createStringError(outputPath + ": cannot write output: " + error.message());
-  return llvm::Error::success();
+  return commitStagedFile(linkedPath, outputPath);
 }
 
 llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInputs) {

@@ -2,6 +2,7 @@
 #include "kiln/Targets/Host/HostTarget.h"
 #include "HostTargetInternal.h"
 #include "kiln/Lowering/HostPasses.h"
+#include "kiln/Support/OutputFile.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -22,29 +23,6 @@ namespace kiln::host {
 namespace {
 
 constexpr llvm::StringLiteral kEntryWrapperPrefix = "_mlir_ciface_";
-
-/// Writes `bytes` to `path` through a temporary file renamed into place.
-llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes) {
-  llvm::SmallString<256> model(path);
-  model += ".tmp-%%%%%%";
-  llvm::Expected<llvm::sys::fs::TempFile> temp = llvm::sys::fs::TempFile::create(model);
-  if (!temp)
-    return llvm::createStringError(path + ": cannot create output: " +
-                                   llvm::toString(temp.takeError()));
-  {
-    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
-    os << bytes;
-    os.flush();
-    if (os.has_error()) {
-      llvm::consumeError(temp->discard());
-      return llvm::createStringError(path + ": write failed: " + os.error().message());
-    }
-  }
-  if (llvm::Error error = temp->keep(path))
-    return llvm::createStringError(path + ": cannot write output: " +
-                                   llvm::toString(std::move(error)));
-  return llvm::Error::success();
-}
 
 llvm::Error lowerToLLVMDialect(mlir::ModuleOp module) {
   mlir::PassManager pm(module.getContext());
@@ -118,15 +96,12 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
                                      os.error().message());
   }
   // Link beside the output, then rename: no half-written library.
-  llvm::SmallString<256> linkedPath(outputPath);
-  linkedPath += ".tmp-link";
+  std::string linkedPath = stagingPathFor(outputPath);
   llvm::FileRemover removeLinked(linkedPath);
   if (llvm::Error error =
           linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath)))
     return error;
-  if (std::error_code error = llvm::sys::fs::rename(linkedPath, outputPath))
-    return llvm::createStringError(outputPath + ": cannot write output: " + error.message());
-  return llvm::Error::success();
+  return commitStagedFile(linkedPath, outputPath);
 }
 
 std::string sidecarPath(llvm::StringRef outputPath, llvm::StringRef name, llvm::StringRef ext) {
@@ -172,23 +147,23 @@ llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &optio
     std::string text;
     llvm::raw_string_ostream os(text);
     (*llvmModule)->print(os, nullptr);
-    return writeFileAtomically(options.outputPath, text);
+    return writeOutputFile(options.outputPath, text);
   }
   auto object = emitObject(**llvmModule, **machine);
   if (!object)
     return object.takeError();
   clock.done("machine code");
   if (options.artifact == HostArtifact::Object)
-    return writeFileAtomically(options.outputPath, llvm::StringRef(object->data(), object->size()));
+    return writeOutputFile(options.outputPath, llvm::StringRef(object->data(), object->size()));
 
   if (llvm::Error error = linkToOutput(*object, options.outputPath))
     return error;
   clock.done("linking");
-  if (llvm::Error error = writeFileAtomically(
+  if (llvm::Error error = writeOutputFile(
           sidecarPath(options.outputPath, options.name, ".h"),
           generateHeader(*signature, options.name)))
     return error;
-  return writeFileAtomically(sidecarPath(options.outputPath, options.name, ".json"), json);
+  return writeOutputFile(sidecarPath(options.outputPath, options.name, ".json"), json);
 }
 
 } // namespace kiln::host
