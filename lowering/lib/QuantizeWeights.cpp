@@ -1,6 +1,7 @@
 //===- QuantizeWeights.cpp - round-to-nearest weight-only quantization ---===//
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
+#include "kiln/Lowering/LayerName.h"
 #include "kiln/Lowering/Passes.h"
 #include "kiln/Lowering/WeightBuilder.h"
 
@@ -16,20 +17,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-/// A short, stable name for a layer in diagnostics and blob names.
-std::string layerName(Operation *op) {
-  std::string name;
-  llvm::raw_string_ostream os(name);
-  if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
-    os << loc.getName().getValue();
-  else if (auto fused = dyn_cast<FusedLoc>(op->getLoc());
-           fused && !fused.getLocations().empty() && isa<NameLoc>(fused.getLocations()[0]))
-    os << cast<NameLoc>(fused.getLocations()[0]).getName().getValue();
-  else
-    os << "linear";
-  return name;
-}
 
 struct QuantizeWeightsPass : kiln::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;

@@ -12,15 +12,6 @@ using namespace mlir;
 
 namespace kiln::compression {
 
-std::string layerName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
-    loc = fused.getLocations()[0];
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return "unnamed " + op->getName().getStringRef().str();
-}
-
 FailureOr<SmallVector<LinearOp>> selectLayers(Operation *root, StringRef pattern,
                                               StringRef passName) {
   llvm::Regex regex(pattern);

@@ -4,6 +4,7 @@
 
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/LayerName.h"
 #include "kiln/Lowering/WeightBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -13,8 +14,6 @@
 
 namespace kiln::compression {
 
-/// The layer name of `op`: the name of its NameLoc, "<node> (<OpType>)".
-std::string layerName(mlir::Operation *op);
 
 /// The kiln.linear ops under `root` whose layer name matches `pattern`
 /// (every one when empty). Fails, with an error on `root`, when the pattern
