@@ -1,4 +1,5 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
+#include "kiln/Calibration/HostCalibrationRunner.h"
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
@@ -24,6 +25,8 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<kiln::KilnDialect>();
+  // Calibrated passes run the model through Kiln's compiled host code.
+  kiln::registerHostCalibrationRunner(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

@@ -9,6 +9,7 @@
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Driver/Driver.h"
 #include "kiln/Lowering/Passes.h"
+#include "kiln/Lowering/Progress.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -78,8 +79,9 @@ static cl::opt<bool> distill(
     "distill", cl::desc("refit compressed layers to the uncompressed model's outputs"),
     cl::init(false), cl::cat(kilncCategory));
 static cl::opt<std::string> calibPath(
-    "calib", cl::desc("calibration inputs: an .npz or a folder of .npy files, one array per "
-                      "model input (default: synthetic normal inputs)"),
+    "calib", cl::desc("calibration inputs: an .npz, an .npy, or a folder of .npy or ONNX "
+                      "TensorProto .pb files, one array per model input (default: synthetic "
+                      "normal inputs)"),
     cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
 static cl::opt<std::string> reportPath(
     "report", cl::desc("print a per-layer compression table and write it as JSON to this file"),
@@ -87,6 +89,11 @@ static cl::opt<std::string> reportPath(
 static cl::opt<std::string> evalPath(
     "eval", cl::desc("inputs the --report evaluates on (default: the --calib inputs)"),
     cl::value_desc("path"), cl::init(""), cl::cat(kilncCategory));
+static cl::opt<bool> progress(
+    "progress",
+    cl::desc("progress bars for calibration, GPTQ and distillation on stderr (default: only "
+             "when stderr is a terminal; --progress=false never)"),
+    cl::init(false), cl::cat(kilncCategory));
 static cl::list<std::string> dims("dim",
                                   cl::desc("pin or bound a symbolic dimension: NAME=VALUE "
                                            "or NAME=MIN..MAX"),
@@ -109,6 +116,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln model compiler\n");
 
+  if (progress.getNumOccurrences() > 0)
+    kiln::setProgressMode(progress ? kiln::ProgressMode::Always : kiln::ProgressMode::Never);
   kiln::DriverOptions options;
   options.inputPath = inputPath;
   options.outputPath = outputPath;

@@ -14,7 +14,7 @@
 // RANK1: dense<{{\[\[}}4.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00
 // QUANT: kiln.low_rank {{.*}} : !kiln.compressed<3x2xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>, !kiln.compressed<2x8xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>> -> !kiln.compressed<3x8xf32, low_rank = #kiln.low_rank<rank = 2>>
 // Rank 3 factors (3*(3+8) = 33 values) are not smaller than W (24).
-// TOOBIG: remark: {{.*}}kiln-low-rank: layer 'fc (Gemm)' left dense: rank 3 factors of [3, 8] would not be smaller or cheaper
+// TOOBIG: warning: {{.*}}kiln-low-rank: layer 'fc (Gemm)' left dense: rank 3 factors of [3, 8] would not be smaller or cheaper
 func.func @main(%x: tensor<1x8xf32>) -> tensor<1x3xf32> {
   %w = arith.constant dense<[[4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
                              [0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],

@@ -1,5 +1,6 @@
 //===- Driver.cpp - kilnc's stages ---------------------------------------===//
 #include "kiln/Driver/Driver.h"
+#include "kiln/Calibration/HostCalibrationRunner.h"
 #include "kiln/Importer/OnnxImporter.h"
 #include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Support/OutputFile.h"
@@ -106,6 +107,8 @@ int runDriver(const DriverOptions &options) {
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
   host::registerHostTargetDialects(registry);
+  // Calibration runs the model through Kiln's own compiled host code.
+  registerHostCalibrationRunner(registry);
   gpu_target::registerGpuTargetDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();

@@ -2,6 +2,8 @@
 #include "Calibration.h"
 
 #include "kiln/Dialect/Semantics.h"
+#include "kiln/Lowering/CalibrationRunner.h"
+#include "kiln/Lowering/Progress.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -12,6 +14,13 @@
 #include <random>
 
 using namespace mlir;
+
+MLIR_DEFINE_EXPLICIT_TYPE_ID(kiln::CalibrationRunnerInterface)
+
+const kiln::CalibrationRunnerInterface *kiln::getCalibrationRunner(MLIRContext *context) {
+  auto *dialect = context->getLoadedDialect<KilnDialect>();
+  return dialect ? dialect->getRegisteredInterface<CalibrationRunnerInterface>() : nullptr;
+}
 
 namespace kiln::compression {
 
@@ -139,12 +148,53 @@ FailureOr<std::vector<std::vector<float>>> evaluateFunction(func::FuncOp func,
   return outputs;
 }
 
-FailureOr<CalibrationData>
-collectCalibration(func::FuncOp func, const std::vector<std::vector<std::vector<float>>> &runs) {
-  CalibrationData data;
-  for (const std::vector<std::vector<float>> &arguments : runs)
-    if (failed(evaluateFunction(func, arguments, &data)))
+namespace {
+
+/// The reference evaluator over every run (no compiled code available).
+FailureOr<CalibrationOutputs> evaluateRuns(func::FuncOp func, ArrayRef<CalibrationRun> runs,
+                                           CalibrationData *record) {
+  CalibrationOutputs outputs;
+  Progress progress("reference evaluation runs", int64_t(runs.size()));
+  for (const CalibrationRun &arguments : runs) {
+    FailureOr<std::vector<std::vector<float>>> results = evaluateFunction(func, arguments, record);
+    if (failed(results))
       return failure();
+    outputs.push_back(std::move(*results));
+    progress.advance();
+  }
+  return outputs;
+}
+
+} // namespace
+
+FailureOr<CalibrationOutputs> runFunction(func::FuncOp func, ArrayRef<CalibrationRun> runs,
+                                          CalibrationData *record) {
+  const CalibrationRunnerInterface *runner = getCalibrationRunner(func.getContext());
+  if (!runner)
+    return evaluateRuns(func, runs, record);
+  SmallVector<LinearOp> linears(func.getOps<LinearOp>());
+  SmallVector<Value> probes = llvm::map_to_vector(linears, [](LinearOp linear) -> Value {
+    return linear.getInput();
+  });
+  std::vector<std::vector<float>> probeValues(probes.size());
+  llvm::Expected<CalibrationOutputs> outputs =
+      runner->run(func, record ? ArrayRef<Value>(probes) : ArrayRef<Value>(), runs, probeValues);
+  if (!outputs)
+    return func.emitError() << "calibration through " << runner->describe() << " failed: "
+                            << llvm::toString(outputs.takeError()),
+           failure();
+  if (record)
+    for (auto [linear, values] : llvm::zip(linears, probeValues)) {
+      std::vector<float> &recorded = record->inputs[linear.getOperation()];
+      recorded.insert(recorded.end(), values.begin(), values.end());
+    }
+  return std::move(*outputs);
+}
+
+FailureOr<CalibrationData> collectCalibration(func::FuncOp func, ArrayRef<CalibrationRun> runs) {
+  CalibrationData data;
+  if (failed(runFunction(func, runs, &data)))
+    return failure();
   return data;
 }
 
@@ -193,10 +243,13 @@ LogicalResult forEachCalibratedLayer(
     return failure();
   if (lastFirst)
     std::reverse(selected->begin(), selected->end());
-  for (LinearOp linear : *selected)
+  Progress progress((passName + " layers").str(), int64_t(selected->size()));
+  for (LinearOp linear : *selected) {
     if (std::optional<DenseWeight> weight = getDenseWeight(linear))
       if (failed(rewrite(linear, *weight, (*calibration)[linear->getParentOfType<func::FuncOp>()])))
         return failure();
+    progress.advance();
+  }
   return success();
 }
 

@@ -1,8 +1,10 @@
 //===- Calibration.h - activation statistics for calibrated compression --===//
 //
-// The inputs each kiln.linear sees on calibration data, collected with a
-// small reference evaluator of kiln.linear and elementwise arith ops on
-// constants (until Kiln's own compiled host code can run the model).
+// The inputs each kiln.linear sees on calibration data, collected by running
+// the model through the CalibrationRunnerInterface attached to the kiln
+// dialect (Kiln's compiled host code in kilnc and kiln-opt); a small
+// reference evaluator of kiln.linear and elementwise arith ops stands in
+// where no runner is attached (lowering-only tools, and as a test oracle).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_LOWERING_COMPRESSION_CALIBRATION_H
@@ -11,6 +13,7 @@
 #include "CompressionUtils.h"
 
 #include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CalibrationRunner.h"
 #include "kiln/Lowering/CompressionPasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,12 +39,16 @@ mlir::FailureOr<std::vector<std::vector<float>>>
 evaluateFunction(mlir::func::FuncOp func, const std::vector<std::vector<float>> &arguments,
                  CalibrationData *record = nullptr);
 
-/// Runs `func` once per entry of `runs` (one row-major buffer per function
-/// argument, of the argument's static shape) and records the linears'
-/// inputs. Fails with an error naming the first op it cannot evaluate.
-mlir::FailureOr<CalibrationData>
-collectCalibration(mlir::func::FuncOp func,
-                   const std::vector<std::vector<std::vector<float>>> &runs);
+/// Runs `func` once per entry of `runs` through the attached runner (the
+/// reference evaluator without one); returns each run's results and records
+/// the linears' inputs in `record` when given. Errors are emitted on `func`.
+mlir::FailureOr<CalibrationOutputs> runFunction(mlir::func::FuncOp func,
+                                                llvm::ArrayRef<CalibrationRun> runs,
+                                                CalibrationData *record);
+
+/// The linears' inputs over all `runs` (see runFunction).
+mlir::FailureOr<CalibrationData> collectCalibration(mlir::func::FuncOp func,
+                                                    llvm::ArrayRef<CalibrationRun> runs);
 
 /// Runs from `path`: an .npz (numpy.savez) or a folder of .npy files, or
 /// one .npy, with one array per function argument, named after the

@@ -64,6 +64,55 @@ LogicalResult forEachDenseLayer(Operation *root, StringRef pattern, StringRef pa
   return success();
 }
 
+LogicalResult rewriteEachDenseLayer(Operation *root, StringRef pattern, StringRef passName,
+                                    function_ref<void(LinearOp, DenseWeight &)> rewrite) {
+  return forEachDenseLayer(root, pattern, passName, [&](LinearOp linear, DenseWeight &weight) {
+    rewrite(linear, weight);
+    return success();
+  });
+}
+
+CodedWeight encodePerChannel(const DenseWeight &weight, float largest,
+                             function_ref<uint32_t(float value, float scale)> encode) {
+  CodedWeight coded;
+  coded.scales.resize(size_t(weight.rows));
+  coded.codes.resize(weight.values.size());
+  std::vector<float> absMax = rowAbsMax(weight);
+  for (int64_t r = 0; r < weight.rows; ++r) {
+    coded.scales[r] = absMax[r] > 0 ? absMax[r] / largest : 1.0f;
+    for (int64_t c = 0; c < weight.cols; ++c)
+      coded.codes[r * weight.cols + c] = encode(weight.values[r * weight.cols + c], coded.scales[r]);
+  }
+  return coded;
+}
+
+QuantEncodingAttr perChannelEncoding(const DenseWeight &weight, Type storage, QuantScheme scheme) {
+  return QuantEncodingAttr::get(storage.getContext(), storage, scheme, QuantGranularity::PerChannel,
+                                /*axis=*/0, /*groupSize=*/0, /*symmetric=*/true,
+                                weight.type.getElementType(), Type(), /*vectorSize=*/1);
+}
+
+bool commitCodedWeight(LinearOp linear, DenseWeight &weight, const CodedWeight &coded,
+                       StringRef tag, int64_t resourceThreshold, StringRef passName) {
+  QuantEncodingAttr encoding = coded.encoding;
+  Type elementType = weight.type.getElementType();
+  auto type = CompressedType::get(linear.getContext(), weight.type.getShape(), elementType,
+                                  encoding, nullptr, nullptr);
+  WeightBuilder arrays = makeArrays(linear, tag, resourceThreshold);
+  unsigned bits = encoding.getStorage().getIntOrFloatBitWidth();
+  ElementsAttr scales, codebook;
+  if (!coded.scales.empty())
+    scales = arrays.floats(coded.scales, encoding.getScaleShape(weight.type.getShape()),
+                           elementType, "scales");
+  if (!coded.codebook.empty())
+    codebook = arrays.floats(coded.codebook, coded.codebookShape, elementType, "codebook");
+  OpBuilder builder(linear);
+  WeightOp op = createWeight(builder, weight.constant.getLoc(), type,
+                             arrays.bytes(codec::packCodes(coded.codes, bits), "payload"), scales,
+                             codebook);
+  return commitIfSmaller(linear, weight, op.getResult(), passName);
+}
+
 std::vector<float> rowAbsMax(const DenseWeight &weight) {
   std::vector<float> result(static_cast<size_t>(weight.rows), 0.0f);
   for (int64_t i = 0; i < weight.rows * weight.cols; ++i)

@@ -38,6 +38,36 @@ forEachDenseLayer(mlir::Operation *root, llvm::StringRef pattern, llvm::StringRe
                   llvm::function_ref<mlir::LogicalResult(LinearOp, DenseWeight &)> rewrite,
                   bool lastFirst = false);
 
+/// forEachDenseLayer for rewrites that cannot fail.
+mlir::LogicalResult
+rewriteEachDenseLayer(mlir::Operation *root, llvm::StringRef pattern, llvm::StringRef passName,
+                      llvm::function_ref<void(LinearOp, DenseWeight &)> rewrite);
+
+/// A weight as integer codes of one encoding, with per-channel or per-group
+/// scales or a codebook (of `codebookShape`), before it becomes a kiln.weight.
+struct CodedWeight {
+  QuantEncodingAttr encoding;
+  std::vector<uint32_t> codes;
+  std::vector<float> scales;
+  std::vector<float> codebook;
+  llvm::SmallVector<int64_t> codebookShape;
+};
+
+/// Codes with one scale per output channel, s[n] = max |W[n, :]| / `largest`
+/// (1 for an all-zero row), each code `encode(W[n, k], s[n])`.
+CodedWeight encodePerChannel(const DenseWeight &weight, float largest,
+                             llvm::function_ref<uint32_t(float value, float scale)> encode);
+
+/// A per-output-channel encoding with `storage` codes and scales of the
+/// weight's element type.
+QuantEncodingAttr perChannelEncoding(const DenseWeight &weight, mlir::Type storage,
+                                     QuantScheme scheme);
+
+/// Makes `coded` the weight of `linear` (arrays named after `tag`) when it
+/// is smaller than the dense weight (see commitIfSmaller).
+bool commitCodedWeight(LinearOp linear, DenseWeight &weight, const CodedWeight &coded,
+                       llvm::StringRef tag, int64_t resourceThreshold, llvm::StringRef passName);
+
 /// max |W[n, :]| per output channel n.
 std::vector<float> rowAbsMax(const DenseWeight &weight);
 

@@ -7,6 +7,7 @@
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
 #include "kiln/Lowering/CompressionPasses.h"
+#include "kiln/Lowering/Progress.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
@@ -170,7 +171,9 @@ LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::
   FailureOr<CalibrationData> data = collectCalibration(teacher, *runs);
   if (failed(data))
     return failure();
+  Progress progress("kiln-distill layers", int64_t(studentLayers.size()));
   for (auto [layer, teacherLayer] : llvm::zip(studentLayers, teacherLayers)) {
+    progress.advance();
     std::string name = layerName(layer);
     if ((filtered && !filter.match(name)) || !isa_and_nonnull<WeightOp, LowRankOp>(
                                                  layer.getWeight().getDefiningOp()))

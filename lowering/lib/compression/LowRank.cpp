@@ -84,9 +84,9 @@ struct LowRankPass : kiln::impl::LowRankBase<LowRankPass> {
     int64_t r = chooseRank(svd.singular);
     // Fewer multiply-adds and (at equal precision) fewer bytes.
     if (r * (n + k) >= n * k) {
-      linear.emitRemark() << getArgument() << ": layer '" << layerName(linear)
-                          << "' left dense: rank " << r << " factors of [" << n << ", " << k
-                          << "] would not be smaller or cheaper";
+      linear.emitWarning() << getArgument() << ": layer '" << layerName(linear)
+                           << "' left dense: rank " << r << " factors of [" << n << ", " << k
+                           << "] would not be smaller or cheaper";
       return;
     }
     // U·diag(s) [n, r] and Vt [r, k].

@@ -28,11 +28,8 @@ struct QuantizeCodebookPass : kiln::impl::QuantizeCodebookBase<QuantizeCodebookP
           << " vector-size=" << int64_t(vectorSize) << " group-size=" << int64_t(groupSize);
       return signalPassFailure();
     }
-    if (failed(forEachDenseLayer(getOperation(), layers, getArgument(),
-                                 [&](LinearOp linear, DenseWeight &weight) {
-          quantize(linear, weight);
-          return success();
-        })))
+    if (failed(rewriteEachDenseLayer(getOperation(), layers, getArgument(),
+                                     [this](LinearOp l, DenseWeight &w) { quantize(l, w); })))
       signalPassFailure();
   }
 
@@ -51,37 +48,29 @@ struct QuantizeCodebookPass : kiln::impl::QuantizeCodebookBase<QuantizeCodebookP
     int64_t entries = int64_t(1) << bits;
     int64_t numGroups = int64_t(weight.values.size()) / group;
     int64_t vectorsPerGroup = group / vectorSize;
-    std::vector<float> codebook(size_t(numGroups * entries * vectorSize));
-    std::vector<uint32_t> codes(weight.values.size() / vectorSize);
+    CodedWeight coded;
+    coded.codebook.resize(size_t(numGroups * entries * vectorSize));
+    coded.codes.resize(weight.values.size() / vectorSize);
     for (int64_t g = 0; g < numGroups; ++g) {
       numerics::Clustering clustering = numerics::kmeans(
           &weight.values[g * group], vectorsPerGroup, vectorSize, entries);
       std::copy(clustering.centroids.begin(), clustering.centroids.end(),
-                codebook.begin() + g * entries * vectorSize);
+                coded.codebook.begin() + g * entries * vectorSize);
       std::copy(clustering.assignment.begin(), clustering.assignment.end(),
-                codes.begin() + g * vectorsPerGroup);
+                coded.codes.begin() + g * vectorsPerGroup);
     }
 
     MLIRContext *ctx = &getContext();
-    Type elementType = weight.type.getElementType();
     bool perGroup = groupSize > 0;
-    auto encoding = QuantEncodingAttr::get(
+    coded.encoding = QuantEncodingAttr::get(
         ctx, IntegerType::get(ctx, bits, IntegerType::Unsigned), QuantScheme::Codebook,
         perGroup ? QuantGranularity::PerGroup : QuantGranularity::PerTensor, perGroup ? 1 : 0,
-        perGroup ? int64_t(groupSize) : 0, /*symmetric=*/true, elementType, Type(), vectorSize);
-    auto type = CompressedType::get(ctx, weight.type.getShape(), elementType, encoding,
-                                    nullptr, nullptr);
-    SmallVector<int64_t> codebookShape;
+        perGroup ? int64_t(groupSize) : 0, /*symmetric=*/true, weight.type.getElementType(),
+        Type(), vectorSize);
     if (perGroup)
-      codebookShape = encoding.getScaleShape(weight.type.getShape());
-    codebookShape.append({entries, int64_t(vectorSize)});
-    WeightBuilder arrays = makeArrays(linear, "codebook", resourceThreshold);
-    OpBuilder builder(linear);
-    WeightOp op = createWeight(builder, weight.constant.getLoc(), type,
-                               arrays.bytes(codec::packCodes(codes, bits), "payload"),
-                               /*scales=*/nullptr,
-                               arrays.floats(codebook, codebookShape, elementType, "codebook"));
-    commitIfSmaller(linear, weight, op.getResult(), getArgument());
+      coded.codebookShape = coded.encoding.getScaleShape(weight.type.getShape());
+    coded.codebookShape.append({entries, int64_t(vectorSize)});
+    commitCodedWeight(linear, weight, coded, "codebook", resourceThreshold, getArgument());
   }
 };
 

@@ -23,7 +23,8 @@ namespace kiln {
 
 static constexpr llvm::StringLiteral kMethods[] = {
     "quantize-weights", "quantize-fp8", "quantize-log2", "quantize-codebook",
-    "prune-magnitude", "prune-channels", "low-rank", "gptq", "awq", "smoothquant", "prune-allocate"};
+    "prune-magnitude", "prune-channels", "low-rank", "tucker-conv", "gptq", "awq", "smoothquant",
+    "prune-allocate"};
 
 static llvm::Error recipeError(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),

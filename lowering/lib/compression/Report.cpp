@@ -77,15 +77,16 @@ LogicalResult kiln::writeCompressionReport(ModuleOp teacher, ModuleOp student,
     if (!runs)
       return reference.emitError() << llvm::toString(runs.takeError());
     CalibrationData inputs;
-    for (const auto &arguments : *runs) {
-      auto want = evaluateFunction(reference, arguments, &inputs);
-      auto got = evaluateFunction(function, arguments);
-      if (failed(want) || failed(got))
-        return failure();
+    FailureOr<CalibrationOutputs> want = runFunction(reference, *runs, &inputs);
+    if (failed(want))
+      return failure();
+    FailureOr<CalibrationOutputs> got = runFunction(function, *runs, nullptr);
+    if (failed(got))
+      return failure();
+    for (auto [wantRun, gotRun] : llvm::zip(*want, *got))
       for (auto [wantResult, gotResult, type] :
-           llvm::zip(*want, *got, function.getFunctionType().getResults()))
+           llvm::zip(wantRun, gotRun, function.getFunctionType().getResults()))
         agreement.add(wantResult, gotResult, cast<ShapedType>(type).getShape().back());
-    }
     SmallVector<LinearOp> compressed(function.getOps<LinearOp>()), original(reference.getOps<LinearOp>());
     for (auto [layer, teacherLayer] : llvm::zip(compressed, original)) {
       int64_t before = storedBytes(teacherLayer.getWeight()), after = storedBytes(layer.getWeight());

@@ -136,3 +136,53 @@ TEST(Numerics, GptqBeatsRoundToNearestOnCorrelatedInputs) {
 }
 
 } // namespace
+
+namespace {
+
+/// W [k, c, s] = Σ_a Σ_b out[k, a]·in[c, b]·core[a, b, s] for random factors.
+std::vector<float> multilinearFilter(int64_t k, int64_t c, int64_t s, int64_t rankOut,
+                                     int64_t rankIn) {
+  std::vector<float> out = randomMatrix(k, rankOut, 11), in = randomMatrix(c, rankIn, 12);
+  std::vector<float> core = randomMatrix(rankOut * rankIn, s, 13);
+  std::vector<float> w(size_t(k * c * s), 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t a = 0; a < rankOut; ++a)
+        for (int64_t b = 0; b < rankIn; ++b)
+          for (int64_t p = 0; p < s; ++p)
+            w[(i * c + j) * s + p] +=
+                out[i * rankOut + a] * in[j * rankIn + b] * core[(a * rankIn + b) * s + p];
+  return w;
+}
+
+} // namespace
+
+TEST(Numerics, Tucker2RecoversAFilterOfItsMultilinearRank) {
+  const int64_t k = 7, c = 5, s = 9, rankOut = 3, rankIn = 2;
+  std::vector<float> w = multilinearFilter(k, c, s, rankOut, rankIn);
+  Svd outSvd = unfoldingSvd(w.data(), k, c, s, 0), inSvd = unfoldingSvd(w.data(), k, c, s, 1);
+  // The unfoldings have exactly the ranks the filter was built with.
+  EXPECT_EQ(rankForEnergy(outSvd.singular, 1.0 - 1e-9), rankOut);
+  EXPECT_EQ(rankForEnergy(inSvd.singular, 1.0 - 1e-9), rankIn);
+  Tucker2 tucker = tucker2(w.data(), k, c, s, outSvd, rankOut, inSvd, rankIn);
+  double worst = 0, largest = 0;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t p = 0; p < s; ++p) {
+        double value = 0;
+        for (int64_t a = 0; a < rankOut; ++a)
+          for (int64_t b = 0; b < rankIn; ++b)
+            value += double(tucker.out[i * rankOut + a]) * tucker.in[j * rankIn + b] *
+                     tucker.core[(a * rankIn + b) * s + p];
+        worst = std::max(worst, std::fabs(value - w[(i * c + j) * s + p]));
+        largest = std::max(largest, std::fabs(double(w[(i * c + j) * s + p])));
+      }
+  EXPECT_LT(worst, 1e-5 * largest);
+  // The factors are orthonormal columns.
+  for (int64_t a = 0; a < rankOut; ++a) {
+    double norm = 0;
+    for (int64_t i = 0; i < k; ++i)
+      norm += double(tucker.out[i * rankOut + a]) * tucker.out[i * rankOut + a];
+    EXPECT_NEAR(norm, 1.0, 1e-6);
+  }
+}

@@ -247,4 +247,42 @@ def PruneAllocate : KilnCompressionPass<"kiln-prune-allocate"> {
   ]);
 }
 
+def TuckerConv : KilnCompressionPass<"kiln-tucker-conv"> {
+  let summary = "Tucker-2 factorisation of convolution filters (HOSVD)";
+  let description = [{
+    Rewrites each selected group-1 convolution (the importer's linalg.generic
+    with a constant filter W [K, C, k...]) into a 1x1 convolution C -> r1, a
+    convolution r1 -> r2 with the HOSVD core, and a 1x1 convolution r2 -> K.
+    The ranks are `rank-in` / `rank-out`, or the smallest that keep `energy`
+    of each unfolding's squared singular values. A layer whose factors would
+    not have fewer parameters and fewer multiply-adds stays as it is, with a
+    warning naming it. `layers` is matched against the convolution's name.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+  let options = !listconcat(commonOptions, [
+    Option<"rankIn", "rank-in", "int64_t", "0", "r1: channels after the first 1x1 convolution">,
+    Option<"rankOut", "rank-out", "int64_t", "0", "r2: channels of the core convolution's output">,
+    Option<"energy", "energy", "double", "0.0", "kept energy fraction of each unfolding (0, 1]">
+  ]);
+}
+
+def CalibrationStats : Pass<"kiln-calibration-stats", "::mlir::ModuleOp"> {
+  let summary = "write every layer's calibration statistics as JSON";
+  let description = [{
+    Runs the model on the calibration inputs (through Kiln's compiled host
+    code where the tool attaches it, see docs/compression.md) and writes,
+    per kiln.linear, what the calibrated passes consume: the rows of its
+    input X, mean |X[:, k]| (AWQ), max |X[:, k]| (SmoothQuant) and the Gram
+    matrix XᵀX (GPTQ, distillation). The IR is not changed.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", "\"-\"", "JSON file ('-': stdout)">,
+    Option<"calib", "calib", "std::string", "\"\"",
+           "calibration inputs: .npz, .npy or a folder of .npy / .pb (empty: synthetic)">,
+    Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
+    Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
+  ];
+}
+
 #endif // KILN_LOWERING_COMPRESSIONPASSES_TD

@@ -39,6 +39,25 @@ struct Svd {
 };
 Svd computeSvd(const float *a, int64_t m, int64_t n);
 
+/// SVD of the mode-0 (output channel, [outC, inC·spatial]) or mode-1 (input
+/// channel, [inC, outC·spatial]) unfolding of a filter W [outC, inC, spatial].
+Svd unfoldingSvd(const float *w, int64_t outChannels, int64_t inChannels, int64_t spatial,
+                 int mode);
+
+/// Tucker-2 of W [outC, inC, spatial] by HOSVD: W ≈ Σ_a Σ_b out[k, a]·in[c, b]
+/// ·core[a, b, s], out [outC, rankOut] and in [inC, rankIn] the leading left
+/// singular vectors of the unfoldings (largest entry of each positive),
+/// core [rankOut, rankIn, spatial] the projection of W onto them.
+struct Tucker2 {
+  int64_t rankOut = 0, rankIn = 0;
+  std::vector<float> out, in, core;
+};
+Tucker2 tucker2(const float *w, int64_t outChannels, int64_t inChannels, int64_t spatial,
+                const Svd &outSvd, int64_t rankOut, const Svd &inSvd, int64_t rankIn);
+
+/// The smallest rank whose singular values keep `energy` of Σ s².
+int64_t rankForEnergy(const std::vector<double> &singular, double energy);
+
 /// Lloyd's k-means of `count` points of `dim` floats into `k` centroids,
 /// initialised at evenly spaced ranks of the points sorted
 /// lexicographically (deterministic). Empty clusters keep their centroid.

@@ -1,0 +1,189 @@
+//===- HostCalibrationRunner.cpp - calibration through compiled host code -===//
+//
+// Compiles an instrumented copy of the model (its results plus every probed
+// value as extra outputs) with the host target, in-process, into a
+// temporary folder, dlopens it and runs every calibration sample through the
+// model's C API.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Calibration/HostCalibrationRunner.h"
+#include "InstrumentedModel.h"
+
+#include "kiln/Dialect/KilnDialect.h"
+#include "kiln/Lowering/CalibrationRunner.h"
+#include "kiln/Lowering/Progress.h"
+#include "kiln/Targets/Host/HostTarget.h"
+#include "kiln/kiln_model.h"
+#include "kiln/kiln_status.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <dlfcn.h>
+
+using namespace mlir;
+
+namespace kiln {
+
+namespace {
+
+constexpr llvm::StringLiteral kModelName = "kiln_calibration";
+
+llvm::Error failure(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// A temporary folder, removed with everything in it.
+class TemporaryFolder {
+public:
+  llvm::Error create() {
+    if (std::error_code error = llvm::sys::fs::createUniqueDirectory("kiln-calibration", path))
+      return failure("cannot create a temporary folder for the calibration model: " +
+                     error.message());
+    return llvm::Error::success();
+  }
+  ~TemporaryFolder() {
+    if (!path.empty())
+      (void)llvm::sys::fs::remove_directories(path);
+  }
+  std::string file(llvm::StringRef name) const {
+    llvm::SmallString<256> file(path);
+    llvm::sys::path::append(file, name);
+    return std::string(file);
+  }
+
+private:
+  llvm::SmallString<256> path;
+};
+
+/// The compiled model's C API, loaded with dlopen, and one model handle.
+class LoadedModel {
+public:
+  ~LoadedModel() {
+    if (model)
+      destroy(model);
+    if (library)
+      dlclose(library);
+  }
+
+  llvm::Error load(const std::string &path) {
+    library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+      return failure("cannot load the calibration model " + path + ": " + dlerror());
+    if (llvm::Error error = bind("create", create))
+      return error;
+    if (llvm::Error error = bind("destroy", destroy))
+      return error;
+    if (llvm::Error error = bind("run", runModel))
+      return error;
+    if (llvm::Error error = bind("last_error", lastError))
+      return error;
+    if (create(&model) != KILN_OK)
+      return failure(llvm::Twine("cannot create the calibration model: ") + lastError());
+    return llvm::Error::success();
+  }
+
+  llvm::Error run(llvm::ArrayRef<kiln_tensor> inputs, llvm::ArrayRef<kiln_tensor> outputs) {
+    if (runModel(model, inputs.data(), int32_t(inputs.size()), outputs.data(),
+                 int32_t(outputs.size())) != KILN_OK)
+      return failure(llvm::Twine("the compiled model failed: ") + lastError());
+    return llvm::Error::success();
+  }
+
+private:
+  template <typename Function> llvm::Error bind(llvm::StringRef suffix, Function &function) {
+    std::string symbol = (kModelName + "_" + suffix).str();
+    function = reinterpret_cast<Function>(dlsym(library, symbol.c_str()));
+    if (!function)
+      return failure("the calibration model does not export " + symbol);
+    return llvm::Error::success();
+  }
+
+  void *library = nullptr;
+  struct kiln_model_handle *model = nullptr;
+  kiln_status (*create)(struct kiln_model_handle **) = nullptr;
+  void (*destroy)(struct kiln_model_handle *) = nullptr;
+  kiln_status (*runModel)(struct kiln_model_handle *, const kiln_tensor *, int32_t,
+                          const kiln_tensor *, int32_t) = nullptr;
+  const char *(*lastError)() = nullptr;
+};
+
+kiln_tensor tensorOf(RankedTensorType type, float *data) {
+  return kiln_tensor{KILN_DTYPE_F32, int32_t(type.getRank()), type.getShape().data(), data,
+                     size_t(type.getNumElements()) * sizeof(float)};
+}
+
+struct HostCalibrationRunner : CalibrationRunnerInterface {
+  using CalibrationRunnerInterface::CalibrationRunnerInterface;
+
+  llvm::StringRef describe() const override { return "Kiln's compiled host code"; }
+
+  llvm::Expected<CalibrationOutputs> run(func::FuncOp func, ArrayRef<Value> probes,
+                                         ArrayRef<CalibrationRun> runs,
+                                         std::vector<std::vector<float>> &probeValues) const override {
+    llvm::Expected<calibration::InstrumentedModel> model =
+        calibration::instrumentForCalibration(func, probes);
+    if (!model)
+      return model.takeError();
+    TemporaryFolder folder;
+    if (llvm::Error error = folder.create())
+      return std::move(error);
+    host::HostTargetOptions options;
+    options.name = kModelName.str();
+    options.outputPath = folder.file(("lib" + kModelName + ".so").str());
+    if (llvm::Error error = host::compileForHost(*model->module, options))
+      return std::move(error);
+    LoadedModel loaded;
+    if (llvm::Error error = loaded.load(options.outputPath))
+      return std::move(error);
+    return runAll(loaded, *model, runs, probeValues);
+  }
+
+  static llvm::Expected<CalibrationOutputs> runAll(LoadedModel &loaded,
+                                                   const calibration::InstrumentedModel &model,
+                                                   ArrayRef<CalibrationRun> runs,
+                                                   std::vector<std::vector<float>> &probeValues) {
+    probeValues.resize(model.outputs.size() - model.numResults);
+    CalibrationOutputs outputs;
+    Progress progress("calibration runs (compiled host code)", int64_t(runs.size()));
+    for (auto [runIndex, run] : llvm::enumerate(runs)) {
+      if (run.size() != model.inputs.size())
+        return failure("calibration run " + llvm::Twine(runIndex) + " has " +
+                       llvm::Twine(run.size()) + " inputs; the model takes " +
+                       llvm::Twine(model.inputs.size()));
+      std::vector<kiln_tensor> inputTensors, outputTensors;
+      for (auto [index, type] : llvm::enumerate(model.inputs)) {
+        if (run[index].size() != size_t(type.getNumElements()))
+          return failure("calibration run " + llvm::Twine(runIndex) + ": input " +
+                         llvm::Twine(index) + " has " + llvm::Twine(run[index].size()) +
+                         " elements, not " + llvm::Twine(type.getNumElements()));
+        inputTensors.push_back(tensorOf(type, const_cast<float *>(run[index].data())));
+      }
+      std::vector<std::vector<float>> results;
+      for (RankedTensorType type : model.outputs)
+        results.emplace_back(size_t(type.getNumElements()));
+      for (auto [type, buffer] : llvm::zip(model.outputs, results))
+        outputTensors.push_back(tensorOf(type, buffer.data()));
+      if (llvm::Error error = loaded.run(inputTensors, outputTensors))
+        return std::move(error);
+      for (size_t p = 0; p < probeValues.size(); ++p) {
+        const std::vector<float> &values = results[model.numResults + p];
+        probeValues[p].insert(probeValues[p].end(), values.begin(), values.end());
+      }
+      results.resize(model.numResults);
+      outputs.push_back(std::move(results));
+      progress.advance();
+    }
+    return outputs;
+  }
+};
+
+} // namespace
+
+void registerHostCalibrationRunner(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *, KilnDialect *dialect) {
+    dialect->addInterfaces<HostCalibrationRunner>();
+  });
+}
+
+} // namespace kiln
