@@ -61,6 +61,18 @@ struct QuantizeWeightsPass : kiln::impl::QuantizeWeightsBase<QuantizeWeightsPass
 
     codec::QuantizedMatrix quantized = codec::quantizeMatrix(
         values->data(), rows, cols, bits, perGroup ? groupSize : 0, symmetric);
+    // Tiny groups can make codes plus scales larger than the dense weight.
+    int64_t denseBytes = rows * cols * int64_t(type.getElementTypeBitWidth() / 8);
+    int64_t packedBytes = (rows * cols * int64_t(bits) + 7) / 8 +
+                          int64_t(quantized.scales.size()) * (type.getElementTypeBitWidth() / 8) +
+                          (symmetric ? 0 : int64_t(quantized.zeroPoints.size()));
+    if (packedBytes >= denseBytes) {
+      linear.emitWarning() << "layer '" << layerName(linear) << "': int" << unsigned(bits)
+                           << " codes and scales would take " << packedBytes
+                           << " bytes, not fewer than the dense " << denseBytes
+                           << "; weight left unquantized";
+      return;
+    }
 
     MLIRContext *ctx = &getContext();
     auto storage = IntegerType::get(ctx, bits, symmetric ? IntegerType::Signed

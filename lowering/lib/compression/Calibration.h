@@ -50,8 +50,9 @@ mlir::FailureOr<CalibrationOutputs> runFunction(mlir::func::FuncOp func,
 mlir::FailureOr<CalibrationData> collectCalibration(mlir::func::FuncOp func,
                                                     llvm::ArrayRef<CalibrationRun> runs);
 
-/// Runs from `path`: an .npz (numpy.savez) or a folder of .npy files, or
-/// one .npy, with one array per function argument, named after the
+/// Runs from `path`: an .npz (numpy.savez), one .npy or ONNX TensorProto
+/// .pb, or a folder of .npy / .pb files (and of ONNX test_data_set_N
+/// folders), with one array per function argument, named after the
 /// argument's `kiln.name` (or "arg<i>"; a lone array fits a lone input).
 /// An array of shape [N, shape...] gives N runs; one whose first dimension
 /// is a multiple of the input's gives that many batches. Errors name the

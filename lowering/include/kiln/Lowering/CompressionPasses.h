@@ -17,8 +17,8 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "kiln/Lowering/CompressionPasses.h.inc"
 
-/// Where calibration inputs come from: `path` (an .npz or a folder of .npy
-/// files, see docs/compression.md), or `samples` synthetic standard-normal
+/// Where calibration inputs come from: `path` (an .npz, .npy or ONNX
+/// TensorProto .pb, or a folder of them, see docs/compression.md), or `samples` synthetic standard-normal
 /// runs drawn from `seed` when `path` is empty.
 struct CalibrationSettings {
   std::string path;

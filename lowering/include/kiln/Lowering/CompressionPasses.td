@@ -135,7 +135,7 @@ def Gptq : KilnCompressionPass<"kiln-gptq"> {
     Option<"symmetric", "symmetric", "bool", "true", "symmetric (signed) or asymmetric codes">,
     Option<"damp", "damp", "double", "0.01", "damping, as a fraction of H's mean diagonal">,
     Option<"calib", "calib", "std::string", "\"\"",
-           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+           "calibration inputs: .npz, .npy, .pb or a folder of them (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -160,7 +160,7 @@ def Distill : KilnCompressionPass<"kiln-distill"> {
   let options = !listconcat(commonOptions, [
     Option<"teacher", "teacher", "std::string", "\"\"", "the uncompressed model (.mlir)">,
     Option<"calib", "calib", "std::string", "\"\"",
-           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+           "calibration inputs: .npz, .npy, .pb or a folder of them (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -189,7 +189,7 @@ def Awq : KilnCompressionPass<"kiln-awq"> {
     Option<"gridPoints", "grid", "int64_t", "20",
            "alpha grid steps over [0, 1]; 0: plain round-to-nearest">,
     Option<"calib", "calib", "std::string", "\"\"",
-           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+           "calibration inputs: .npz, .npy, .pb or a folder of them (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -220,7 +220,7 @@ def SmoothQuant : KilnCompressionPass<"kiln-smoothquant"> {
            "activation range: minmax, percentile or mse">,
     Option<"percentile", "percentile", "double", "99.9", "percentile for act-clip=percentile">,
     Option<"calib", "calib", "std::string", "\"\"",
-           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+           "calibration inputs: .npz, .npy, .pb or a folder of them (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
@@ -241,7 +241,7 @@ def PruneAllocate : KilnCompressionPass<"kiln-prune-allocate"> {
   let options = !listconcat(commonOptions, [
     Option<"density", "density", "double", "0.5", "fraction of all selected weights kept">,
     Option<"calib", "calib", "std::string", "\"\"",
-           "calibration inputs: .npz or folder of .npy (empty: synthetic)">,
+           "calibration inputs: .npz, .npy, .pb or a folder of them (empty: synthetic)">,
     Option<"calibSamples", "calib-samples", "int64_t", "64", "synthetic calibration runs">,
     Option<"calibSeed", "calib-seed", "unsigned", "0", "seed of the synthetic calibration inputs">
   ]);
