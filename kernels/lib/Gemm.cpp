@@ -65,13 +65,14 @@ struct SharedLayout {
 };
 
 /// The ring of x tiles, then either the ring of f16 weight tiles or the ring
-/// of raw quantized tiles plus one dequantized f16 tile.
+/// of raw quantized tiles plus two dequantized f16 tiles (one being read by
+/// the mma while the next is written).
 SharedLayout sharedLayout(const GemmSpec &spec) {
   SharedLayout layout;
   layout.aBytes = spec.stages * spec.blockM * spec.blockK * 2;
   if (isQuantized(spec.format)) {
     layout.rawBytes = spec.stages * spec.blockN * rawChunksPerRow(spec) * kChunkBytes;
-    layout.dequantBytes = spec.blockN * spec.blockK * 2;
+    layout.dequantBytes = 2 * spec.blockN * spec.blockK * 2;
   } else {
     layout.bBytes = spec.stages * spec.blockN * spec.blockK * 2;
   }
@@ -79,21 +80,22 @@ SharedLayout sharedLayout(const GemmSpec &spec) {
 }
 
 void pickDefaultTiling(GemmSpec &spec) {
-  // Large batches: 128x128 tiles, 8 warps of 64x32. Smaller ones need more
-  // blocks to fill the GPU: 64x64 tiles, 4 warps of 32x32.
+  // Measured on an H100 (bench/NOTES.md): 4 warps of 64x64 (4 + 4 ldmatrix
+  // per 32 mma) and 64-deep K tiles win at every M. Large batches take
+  // 128x128 tiles, 3 stages; smaller ones 64x64 tiles (more blocks), 4.
   bool large = spec.m > 256;
   if (spec.blockM == 0)
     spec.blockM = large ? 128 : 64;
   if (spec.blockN == 0)
     spec.blockN = large ? 128 : 64;
   if (spec.blockK == 0)
-    spec.blockK = 32;
+    spec.blockK = 64;
   if (spec.warpsM == 0)
     spec.warpsM = 2;
   if (spec.warpsN == 0)
-    spec.warpsN = large ? 4 : 2;
+    spec.warpsN = 2;
   if (spec.stages == 0)
-    spec.stages = 4;
+    spec.stages = large ? 3 : 4;
 }
 
 } // namespace
@@ -120,8 +122,12 @@ llvm::Expected<GemmSpec> resolveGemmSpec(GemmSpec spec) {
     return gemmSpecError("block tile " + llvm::Twine(spec.blockM) + "x" +
                          llvm::Twine(spec.blockN) + " must give every warp a multiple of 16x16 (" +
                          llvm::Twine(spec.warpsM) + "x" + llvm::Twine(spec.warpsN) + " warps)");
-  if (spec.stages < 2 || spec.stages > 8)
-    return gemmSpecError("stages must be 2..8, got " + llvm::Twine(spec.stages));
+  // Quantized weights are dequantized one tile ahead of the mma, which
+  // takes one stage of the ring.
+  int64_t minStages = isQuantized(spec.format) ? 3 : 2;
+  if (spec.stages < minStages || spec.stages > 8)
+    return gemmSpecError("stages must be " + llvm::Twine(minStages) + "..8 for " +
+                         weightFormatName(spec.format) + ", got " + llvm::Twine(spec.stages));
   if (spec.n % spec.blockN != 0)
     return gemmSpecError("N = " + llvm::Twine(spec.n) + " must be a multiple of the block N " +
                          llvm::Twine(spec.blockN) + " (pick another block tile)");
@@ -185,6 +191,8 @@ private:
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
   }
 
+  /// Sets mBase/nBase: which output tile this block computes.
+  void placeBlock();
   /// A typed view of the dynamic shared memory at `byteOffset`.
   Value sharedView(Value dynamic, int64_t byteOffset, ArrayRef<int64_t> shape, Type element);
   /// The physical 16-byte chunk of logical chunk `chunk` in tile row `row`.
@@ -196,10 +204,22 @@ private:
   void issueTileCopies(Value kTile, Value stage);
   /// Loads the group scales of this thread's raw chunks of K tile `kTile`.
   SmallVector<Value> loadScales(Value kTile);
-  /// Dequantizes raw ring slot `stage` into the f16 weight tile.
-  void dequantizeStage(Value stage, ArrayRef<Value> scales);
-  /// One K tile of mma.sync over `aTile` (stage-indexed) and `bTile`.
-  SmallVector<Value> computeTile(Value stage, ValueRange accs);
+  /// Dequantizes raw ring slot `stage` into dequantized tile `slot`.
+  void dequantizeStage(Value stage, Value slot, ArrayRef<Value> scales);
+  /// One K tile of mma.sync: x from ring slot `aStage`, weights from slot
+  /// `bSlot` of the f16 ring (f16) or of the dequantized tiles.
+  SmallVector<Value> computeTile(Value aStage, Value bSlot, ValueRange accs);
+  void commitGroup();
+  /// Waits until at most `pending` copy groups are in flight, then syncs.
+  void waitForGroups(int64_t pending);
+  /// Issues the copies of tile kTile + S - 1 (if any) and commits a group.
+  void refill(Value kTile);
+  SmallVector<Value> zeroAccumulators();
+  /// The K loop of f16 weights: one barrier per tile.
+  SmallVector<Value> emitF16Loop();
+  /// The K loop of int8/int4 weights: tile i+1 is dequantized while tile i
+  /// is multiplied, one barrier per tile.
+  SmallVector<Value> emitQuantizedLoop();
   /// Writes the accumulators (+ bias) as f16, rows past M skipped.
   void storeOutputs(ArrayRef<Value> accs);
 
@@ -210,7 +230,7 @@ private:
   int64_t threads, chunksPerRow, warpTileM, warpTileN, mTiles, nTiles, kTiles;
   Value x, w, scales, bias, y;
   Value tid, lane, warpM, warpN, mBase, nBase;
-  Value aRing, bRing, rawRing, rawRingVectors, dequantTile, dequantTileVectors;
+  Value aRing, bRing, rawRing, rawRingVectors, dequantRing, dequantRingVectors;
   Value lastGroup;
 };
 
@@ -328,7 +348,7 @@ static SmallVector<Value> naturalOrder(OpBuilder &b, Location loc,
   return out;
 }
 
-void GemmEmitter::dequantizeStage(Value stage, ArrayRef<Value> tileScales) {
+void GemmEmitter::dequantizeStage(Value stage, Value slot, ArrayRef<Value> tileScales) {
   int64_t raw = rawChunksPerRow(spec);
   int64_t halvesPerRaw = elementsPerChunk(spec.format) / kChunkHalves;
   auto f16Vector = VectorType::get({kChunkHalves}, b.getF16Type());
@@ -341,13 +361,13 @@ void GemmEmitter::dequantizeStage(Value stage, ArrayRef<Value> tileScales) {
     for (auto [v, codes] : llvm::enumerate(halves)) {
       Value weights = arith::MulFOp::create(b, loc, codes, scale);
       Value logical = add(mul(chunk, halvesPerRaw), index(v));
-      memref::StoreOp::create(b, loc, weights, dequantTileVectors,
-                              ValueRange{row, swizzle(row, logical)});
+      memref::StoreOp::create(b, loc, weights, dequantRingVectors,
+                              ValueRange{slot, row, swizzle(row, logical)});
     }
   });
 }
 
-SmallVector<Value> GemmEmitter::computeTile(Value stage, ValueRange accs) {
+SmallVector<Value> GemmEmitter::computeTile(Value aStage, Value bSlot, ValueRange accs) {
   auto fragType = VectorType::get({4, 2}, b.getF16Type());
   SmallVector<Value> result(accs.begin(), accs.end());
   // ldmatrix.x4 row addresses: lanes 0-15 give rows 0-15 of the first 8 K,
@@ -358,21 +378,21 @@ SmallVector<Value> GemmEmitter::computeTile(Value stage, ValueRange accs) {
   Value bRowLane = add(mul(divu(laneGroup, 2), 8), remu(lane, 8));
   Value bChunkLane = remu(laneGroup, 2);
   Value aWarpRow = mul(warpM, warpTileM), bWarpRow = mul(warpN, warpTileN);
-  auto loadFragment = [&](Value tile, Value row, Value chunk) -> Value {
+  auto loadFragment = [&](Value ring, Value slot, Value row, Value chunk) -> Value {
     Value col = mul(swizzle(row, chunk), kChunkHalves);
-    SmallVector<Value> indices = {row, col};
-    if (tile != dequantTile)
-      indices.insert(indices.begin(), stage);
-    return nvgpu::LdMatrixOp::create(b, loc, fragType, tile, indices, false, 4);
+    return nvgpu::LdMatrixOp::create(b, loc, fragType, ring, ValueRange{slot, row, col},
+                                     false, 4);
   };
-  Value bTile = quantized ? dequantTile : bRing;
+  Value bTile = quantized ? dequantRing : bRing;
   for (int64_t kk = 0; kk < spec.blockK / kMmaK; ++kk) {
     SmallVector<Value> aFrags, bFrags;
     for (int64_t mt = 0; mt < mTiles; ++mt)
-      aFrags.push_back(loadFragment(aRing, add(aWarpRow, add(index(mt * kMmaM), aRowLane)),
+      aFrags.push_back(loadFragment(aRing, aStage,
+                                    add(aWarpRow, add(index(mt * kMmaM), aRowLane)),
                                     add(index(2 * kk), aChunkLane)));
     for (int64_t np = 0; np < nTiles / 2; ++np) {
-      Value both = loadFragment(bTile, add(bWarpRow, add(index(np * 2 * kMmaN), bRowLane)),
+      Value both = loadFragment(bTile, bSlot,
+                                add(bWarpRow, add(index(np * 2 * kMmaN), bRowLane)),
                                 add(index(2 * kk), bChunkLane));
       for (int64_t half = 0; half < 2; ++half)
         bFrags.push_back(vector::ShuffleOp::create(
@@ -421,6 +441,26 @@ void GemmEmitter::storeOutputs(ArrayRef<Value> accs) {
     }
 }
 
+void GemmEmitter::placeBlock() {
+  // Blocks run roughly in launch order. Walking N fastest over all of M
+  // would stream every weight tile from DRAM once per M tile; instead
+  // consecutive blocks cover a group of kGroupM M tiles for each N tile, so
+  // a wave shares its weight tiles and a few M tiles of x in L2.
+  constexpr int64_t kGroupM = 8;
+  int64_t tilesM = (spec.m + spec.blockM - 1) / spec.blockM, tilesN = spec.n / spec.blockN;
+  Value linear = add(mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), tilesN),
+                     gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value group = divu(linear, kGroupM * tilesN);
+  Value firstM = mul(group, kGroupM);
+  Value groupRows = arith::MinUIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, index(tilesM), firstM), index(kGroupM));
+  Value inGroup = remu(linear, kGroupM * tilesN);
+  Value tileM = add(firstM, arith::RemUIOp::create(b, loc, inGroup, groupRows));
+  Value tileN = arith::DivUIOp::create(b, loc, inGroup, groupRows);
+  mBase = mul(tileM, spec.blockM);
+  nBase = mul(tileN, spec.blockN);
+}
+
 void GemmEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -436,8 +476,7 @@ void GemmEmitter::emit(gpu::GPUFuncOp func) {
   Value warp = divu(tid, kWarpSize);
   warpM = divu(warp, spec.warpsN);
   warpN = remu(warp, spec.warpsN);
-  nBase = mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x), spec.blockN);
-  mBase = mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), spec.blockM);
+  placeBlock();
 
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
@@ -453,8 +492,8 @@ void GemmEmitter::emit(gpu::GPUFuncOp func) {
     rawRingVectors = sharedView(dynamic, offset, {spec.stages, spec.blockN, raw},
                                 VectorType::get({4}, b.getI32Type()));
     offset += layout.rawBytes;
-    dequantTile = sharedView(dynamic, offset, {spec.blockN, spec.blockK}, f16);
-    dequantTileVectors = sharedView(dynamic, offset, {spec.blockN, chunksPerRow},
+    dequantRing = sharedView(dynamic, offset, {2, spec.blockN, spec.blockK}, f16);
+    dequantRingVectors = sharedView(dynamic, offset, {2, spec.blockN, chunksPerRow},
                                     VectorType::get({kChunkHalves}, f16));
   } else {
     bRing = sharedView(dynamic, offset, {spec.stages, spec.blockN, spec.blockK}, f16);
@@ -462,54 +501,88 @@ void GemmEmitter::emit(gpu::GPUFuncOp func) {
 
   // Prologue: tiles 0 .. S-2 in flight, one commit group per tile (empty
   // groups past the last tile keep the wait count uniform).
-  auto commit = [&] {
-    lastGroup = nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
-  };
   for (int64_t s = 0; s + 1 < spec.stages; ++s) {
     if (s < kTiles)
       issueTileCopies(index(s), index(s));
-    commit();
+    commitGroup();
   }
+  storeOutputs(quantized ? emitQuantizedLoop() : emitF16Loop());
+  gpu::ReturnOp::create(b, loc);
+}
 
+void GemmEmitter::commitGroup() {
+  lastGroup = nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+}
+
+void GemmEmitter::waitForGroups(int64_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(pending));
+  gpu::BarrierOp::create(b, loc);
+}
+
+void GemmEmitter::refill(Value kTile) {
+  // Tile kTile + S - 1 goes into the slot of tile kTile - 1, which every warp
+  // finished with before the barrier just passed.
+  Value next = add(kTile, index(spec.stages - 1));
+  auto refill = scf::IfOp::create(b, loc, TypeRange{}, ult(next, index(kTiles)), false);
+  {
+    OpBuilder::InsertionGuard ig(b);
+    b.setInsertionPointToStart(&refill.getThenRegion().front());
+    issueTileCopies(next, remu(next, spec.stages));
+  }
+  commitGroup();
+}
+
+SmallVector<Value> GemmEmitter::zeroAccumulators() {
   auto accType = VectorType::get({2, 2}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> carried(mTiles * nTiles, zero);
+  return SmallVector<Value>(mTiles * nTiles, zero);
+}
+
+SmallVector<Value> GemmEmitter::emitF16Loop() {
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), index(kTiles), index(1), zeroAccumulators(),
+      [&](OpBuilder &, Location, Value kTile, ValueRange accs) {
+        waitForGroups(spec.stages - 2); // tile kTile has landed
+        refill(kTile);
+        Value stage = remu(kTile, spec.stages);
+        scf::YieldOp::create(b, loc, computeTile(stage, stage, accs));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> GemmEmitter::emitQuantizedLoop() {
+  auto clampTile = [&](Value tile) {
+    return arith::MinUIOp::create(b, loc, tile, index(kTiles - 1)).getResult();
+  };
+  waitForGroups(spec.stages - 2);
+  dequantizeStage(index(0), index(0), loadScales(index(0)));
+  SmallVector<Value> carried = zeroAccumulators();
   size_t accCount = carried.size();
-  if (quantized)
-    carried.append(loadScales(index(0)));
+  carried.append(loadScales(clampTile(index(1))));
   auto loop = scf::ForOp::create(
       b, loc, index(0), index(kTiles), index(1), carried,
       [&](OpBuilder &, Location, Value kTile, ValueRange iter) {
-        nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup,
-                                         b.getI32IntegerAttr(spec.stages - 2));
-        gpu::BarrierOp::create(b, loc);
-        Value stage = remu(kTile, spec.stages);
-        SmallVector<Value> nextScales;
-        if (quantized) {
-          dequantizeStage(stage, SmallVector<Value>(iter.drop_front(accCount)));
-          gpu::BarrierOp::create(b, loc);
-        }
-        // Refill the slot every warp finished with before the barrier.
-        Value next = add(kTile, index(spec.stages - 1));
-        auto refill = scf::IfOp::create(b, loc, TypeRange{}, ult(next, index(kTiles)), false);
+        waitForGroups(spec.stages - 3); // tile kTile + 1 has landed
+        Value next = add(kTile, index(1));
+        auto dequant = scf::IfOp::create(b, loc, TypeRange{}, ult(next, index(kTiles)), false);
         {
           OpBuilder::InsertionGuard ig(b);
-          b.setInsertionPointToStart(&refill.getThenRegion().front());
-          issueTileCopies(next, remu(next, spec.stages));
+          b.setInsertionPointToStart(&dequant.getThenRegion().front());
+          dequantizeStage(remu(next, spec.stages), remu(next, 2),
+                          SmallVector<Value>(iter.drop_front(accCount)));
         }
-        commit();
-        if (quantized)
-          nextScales = loadScales(arith::MinUIOp::create(b, loc, add(kTile, index(1)),
-                                                         index(kTiles - 1)));
-        SmallVector<Value> yielded = computeTile(stage, iter.take_front(accCount));
+        refill(kTile);
+        SmallVector<Value> nextScales = loadScales(clampTile(add(kTile, index(2))));
+        SmallVector<Value> yielded = computeTile(remu(kTile, spec.stages), remu(kTile, 2),
+                                                 iter.take_front(accCount));
         yielded.append(nextScales);
         scf::YieldOp::create(b, loc, yielded);
       });
-  storeOutputs(SmallVector<Value>(loop.getResults().take_front(accCount)));
-  gpu::ReturnOp::create(b, loc);
+  return SmallVector<Value>(loop.getResults().take_front(accCount));
 }
+
 
 /// The gpu-to-nvvm lowering of gpu.dynamic_shared_memory reuses a zero-size
 /// 16-byte-aligned shared global when the module has one. Its own is

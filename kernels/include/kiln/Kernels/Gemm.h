@@ -62,7 +62,7 @@ llvm::Expected<GemmSpec> resolveGemmSpec(GemmSpec spec);
 std::string gemmKernelName(const GemmSpec &spec);
 
 struct GemmLaunchShape {
-  int64_t gridX = 0; // N tiles
+  int64_t gridX = 0; // N tiles (blocks pick their tile in L2-friendly order)
   int64_t gridY = 0; // M tiles
   int64_t blockX = 0;
   int64_t dynamicSharedBytes = 0;
