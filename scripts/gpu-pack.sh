@@ -48,15 +48,16 @@ for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
     f=${fmt%%:*}; g=${fmt#$f}
     for tile in r2:u16 r2:u8 r4:u8 r1:u16; do linear+=(--kernel="$fmt:m1:$nk:$tile"); done
     for tile in r16:u4:w8:s8 r32:u4:w8:s8; do linear+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
-    for tile in t64x64x32:w2x2:s4 t128x64x32:w4x2:s4 t64x128x32:w2x4:s4 t128x128x32:w2x4:s4; do
+    for tile in t64x64x64:w2x2:s4 t64x64x64:w2x2:s3 t64x32x64:w2x2:s4; do
       linear+=(--kernel="gemm:$f:m128:$nk$g:$tile"); done
-    for tile in t128x128x32:w2x4:s4 t128x256x32:w2x4:s3 t128x128x64:w2x4:s3 t256x128x32:w4x2:s3; do
+    for tile in t128x128x64:w2x2:s3 t128x128x32:w2x2:s4 t128x128x64:w2x4:s3 t128x128x64:w2x2:s4; do
       linear+=(--kernel="gemm:$f:m2048:$nk$g:$tile"); done
   done
 done
 for fmt in f16 int8:g0 int4:g128; do
   f=${fmt%%:*}; g=${fmt#$f}
   linear+=(--kernel="gemm:$f:m2000:n4096:k4096$g" --kernel="gemm:$f:m200:n4096:k4096$g:bias")
+  linear+=(--kernel="gemm:$f:m37:n11008:k4096$g:bias")
 done
 mkdir -p "$dest"
 echo "gpu-pack: generating ${#specs[@]} GEMV sweep kernels for $arch into $dest" >&2
