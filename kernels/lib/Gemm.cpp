@@ -83,13 +83,22 @@ void pickDefaultTiling(GemmSpec &spec) {
   // Measured on an H100 (bench/NOTES.md): 4 warps of 64x64 (4 + 4 ldmatrix
   // per 32 mma) and 64-deep K tiles win at every M. Large batches take
   // 128x128 tiles, 3 stages; smaller ones 64x64 tiles (more blocks), 4.
+  // Where N or K (or the group size) does not divide, narrower tiles that
+  // do are taken before giving up.
   bool large = spec.m > 256;
   if (spec.blockM == 0)
     spec.blockM = large ? 128 : 64;
-  if (spec.blockN == 0)
+  if (spec.blockN == 0) {
     spec.blockN = large ? 128 : 64;
-  if (spec.blockK == 0)
-    spec.blockK = 64;
+    for (int64_t width = spec.blockN; width >= 32 && spec.n % spec.blockN != 0; width /= 2)
+      if (spec.n % width == 0)
+        spec.blockN = width;
+  }
+  if (spec.blockK == 0) {
+    int64_t group = spec.groupSize == 0 ? spec.k : spec.groupSize;
+    bool deepFits = spec.k % 64 == 0 && (!isQuantized(spec.format) || group % 64 == 0);
+    spec.blockK = deepFits ? 64 : 32;
+  }
   if (spec.warpsM == 0)
     spec.warpsM = 2;
   if (spec.warpsN == 0)
