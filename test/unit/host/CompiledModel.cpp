@@ -68,6 +68,7 @@ CompiledModel::CompiledModel(const std::string &mlir, const std::string &name,
   bind(handle, name, "abi_version", functions.abiVersion, message);
   bind(handle, name, "last_error", functions.lastError, message);
   bind(handle, name, "create", functions.create, message);
+  bind(handle, name, "create_with_weights", functions.createWithWeights, message);
   bind(handle, name, "destroy", functions.destroy, message);
   bind(handle, name, "num_inputs", functions.numInputs, message);
   bind(handle, name, "num_outputs", functions.numOutputs, message);

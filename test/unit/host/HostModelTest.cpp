@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -325,6 +327,107 @@ func.func @main(%a: tensor<?x3xf32> {kiln.name = "a", kiln.dims = ["rows", ""]},
   return %m, %d : tensor<?x3xf32>, tensor<4xi64>
 }
 )mlir";
+
+/// The same MLP compiled with --weights=external.
+class ExternalWeightsTest : public MlpTest {
+protected:
+  static void SetUpTestSuite() {
+    MlpTest::SetUpTestSuite();
+    external = new CompiledModel(Mlp().mlir(), "mlpx", "--weights=external");
+  }
+  static void TearDownTestSuite() {
+    delete external;
+    external = nullptr;
+    MlpTest::TearDownTestSuite();
+  }
+  void SetUp() override {
+    MlpTest::SetUp();
+    ASSERT_TRUE(external->ok()) << external->error();
+  }
+  std::string weightsPath() const { return external->directory() + "/mlpx.safetensors"; }
+
+  kiln_status runExternal(void *handle, const std::vector<float> &x, int64_t batch,
+                          std::vector<float> &y) {
+    y.assign(batch * Mlp::N, NAN);
+    int64_t inShape[] = {batch, Mlp::K}, outShape[] = {batch, Mlp::N};
+    kiln_tensor in = {KILN_DTYPE_F32, 2, inShape, const_cast<float *>(x.data()),
+                      x.size() * sizeof(float)};
+    kiln_tensor out = {KILN_DTYPE_F32, 2, outShape, y.data(), y.size() * sizeof(float)};
+    return external->api().run(handle, &in, 1, &out, 1);
+  }
+
+  static CompiledModel *external;
+};
+CompiledModel *ExternalWeightsTest::external = nullptr;
+
+TEST_F(ExternalWeightsTest, MatchesEmbeddedWeightsBitForBit) {
+  ModelHandle embedded(model->api()), mapped(external->api());
+  ASSERT_EQ(embedded.status, KILN_OK);
+  ASSERT_EQ(mapped.status, KILN_OK) << external->api().lastError();
+  for (int64_t batch : {1, 5, 64}) {
+    std::vector<float> x = randomFloats(batch * Mlp::K, 77 + batch), fromLibrary, fromFile;
+    ASSERT_EQ(run(embedded.handle, x, batch, fromLibrary), KILN_OK);
+    ASSERT_EQ(runExternal(mapped.handle, x, batch, fromFile), KILN_OK);
+    EXPECT_EQ(std::memcmp(fromLibrary.data(), fromFile.data(), fromFile.size() * sizeof(float)),
+              0)
+        << "batch " << batch;
+    expectClose(fromFile, mlp.reference(x, batch), 1e-4f);
+  }
+  // Embedded weights take no file.
+  void *handle = nullptr;
+  EXPECT_EQ(model->api().createWithWeights(weightsPath().c_str(), &handle),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_NE(std::string(model->api().lastError()).find("embedded"), std::string::npos);
+}
+
+/// Handles mapping different copies of the file, run from several threads
+/// at once: every run sees its own handle's weights.
+TEST_F(ExternalWeightsTest, HandlesWithTheirOwnFilesRunConcurrently) {
+  std::string copy = external->directory() + "/copy.safetensors";
+  ASSERT_EQ(std::system(("cp " + weightsPath() + " " + copy).c_str()), 0);
+  void *first = nullptr, *second = nullptr;
+  ASSERT_EQ(external->api().create(&first), KILN_OK) << external->api().lastError();
+  ASSERT_EQ(external->api().createWithWeights(copy.c_str(), &second), KILN_OK)
+      << external->api().lastError();
+  ASSERT_EQ(std::remove(copy.c_str()), 0); // the mapping keeps the data alive
+  constexpr int kThreads = 8, kRuns = 20;
+  std::vector<float> x = randomFloats(7 * Mlp::K, 5), expected;
+  ASSERT_EQ(runExternal(first, x, 7, expected), KILN_OK);
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<float> y;
+      for (int r = 0; r < kRuns; ++r)
+        if (runExternal(t % 2 ? first : second, x, 7, y) != KILN_OK ||
+            std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) != 0)
+          ++mismatches[t];
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  external->api().destroy(first);
+  external->api().destroy(second);
+}
+
+TEST_F(ExternalWeightsTest, MissingFileNamesTheFileAndTheWayOut) {
+  std::string moved = external->directory() + "/moved.safetensors";
+  ASSERT_EQ(std::rename(weightsPath().c_str(), moved.c_str()), 0);
+  void *handle = reinterpret_cast<void *>(1);
+  kiln_status status = external->api().create(&handle);
+  std::string message = external->api().lastError();
+  ASSERT_EQ(std::rename(moved.c_str(), weightsPath().c_str()), 0);
+  EXPECT_EQ(status, KILN_ERROR_WEIGHTS);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_NE(message.find("weights file '" + weightsPath() + "': cannot open it"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("mlpx_create_with_weights"), std::string::npos) << message;
+  ModelHandle again(external->api());
+  EXPECT_EQ(again.status, KILN_OK) << external->api().lastError();
+}
 
 TEST(HostModel, ElementwiseWithSharedSymbolAndIntegers) {
   CompiledModel model(kElementwiseModel, "elementwise");

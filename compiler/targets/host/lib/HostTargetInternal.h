@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace kiln::host {
 
@@ -34,6 +36,33 @@ private:
   bool enabled;
   Clock::time_point last;
 };
+
+/// The model's constant tensors, moved out of the library
+/// (--weights=external) into a safetensors file.
+struct ExternalWeights {
+  struct Tensor {
+    std::string name, dtype; // safetensors dtype: F32, F16, I8, ...
+    llvm::SmallVector<int64_t> shape;
+    uint64_t begin = 0, end = 0; // data_offsets
+  };
+  std::vector<Tensor> tensors;
+  std::string data; // the file's data section
+  uint64_t checksum = 0; // kiln_weights_checksum(data)
+};
+
+/// Moves every constant array of the translated model (call it before the
+/// glue is linked) into `weights`; its uses then address the thread-local
+/// `kiln_model_weights_base` that the glue sets for each run.
+llvm::Error externalizeWeights(llvm::Module &module, ExternalWeights &weights);
+
+/// The safetensors file of `weights`; its metadata names the model and
+/// the checksum.
+std::string serializeSafetensors(const ExternalWeights &weights, llvm::StringRef modelName);
+
+/// Defines `kiln_model_weights` (runtime/host/kiln_model_desc.h) for
+/// `weights`, or for weights embedded in the library when it is null.
+void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
+                           llvm::StringRef modelName);
 
 /// Links the generic C glue (runtime/host/kiln_model_glue.c, embedded as
 /// bitcode) into `module`.

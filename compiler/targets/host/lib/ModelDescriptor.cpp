@@ -126,6 +126,42 @@ void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
   takeOverDeclaration(module, "kiln_model_descriptor", descriptor);
 }
 
+void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
+                           llvm::StringRef modelName) {
+  DescriptorBuilder b(module);
+  // kiln_weight_desc {name, dtype, rank, shape, begin, end}.
+  auto *tensorType = llvm::StructType::get(b.context, {b.ptr, b.ptr, b.i32, b.ptr, b.i64, b.i64});
+  llvm::SmallVector<llvm::Constant *> tensors;
+  if (weights)
+    for (const ExternalWeights::Tensor &tensor : weights->tensors)
+      tensors.push_back(llvm::ConstantStruct::get(
+          tensorType, {b.string(tensor.name), b.string(tensor.dtype),
+                       llvm::ConstantInt::get(b.i32, int32_t(tensor.shape.size())),
+                       b.intArray(llvm::ArrayRef<int64_t>(tensor.shape), "kiln.weight.shape"),
+                       llvm::ConstantInt::get(b.i64, tensor.begin),
+                       llvm::ConstantInt::get(b.i64, tensor.end)}));
+  llvm::Constant *tensorArray =
+      tensors.empty() ? llvm::ConstantPointerNull::get(b.ptr)
+                      : b.global(llvm::ConstantArray::get(
+                                     llvm::ArrayType::get(tensorType, tensors.size()), tensors),
+                                 "kiln.weights");
+  // kiln_weights_desc {external, num_tensors, tensors, data_size, checksum,
+  // file_name, model_name}.
+  llvm::Constant *fields[] = {
+      llvm::ConstantInt::get(b.i32, weights ? 1 : 0),
+      llvm::ConstantInt::get(b.i32, int32_t(tensors.size())),
+      tensorArray,
+      llvm::ConstantInt::get(b.i64, weights ? weights->data.size() : 0),
+      llvm::ConstantInt::get(b.i64, weights ? weights->checksum : 0),
+      b.string((modelName + ".safetensors").str()),
+      b.string(modelName)};
+  llvm::Constant *init = llvm::ConstantStruct::getAnon(b.context, fields);
+  auto *descriptor = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                                              llvm::GlobalValue::ExternalLinkage, init,
+                                              "kiln.weights.new");
+  takeOverDeclaration(module, "kiln_model_weights", descriptor);
+}
+
 llvm::Error emitInvokeShim(llvm::Module &module, llvm::StringRef entry, unsigned numArguments) {
   llvm::Function *callee = module.getFunction(entry);
   if (!callee || callee->arg_size() != numArguments)
