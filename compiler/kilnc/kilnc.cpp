@@ -58,6 +58,11 @@ static cl::opt<WeightsPlacement> weights(
                clEnumValN(WeightsPlacement::External, "external",
                           "in <name>.safetensors beside it, mapped at create time")),
     cl::cat(kilncCategory));
+static cl::opt<bool> sanitizedGlue(
+    "sanitized-glue",
+    cl::desc("--target=host: link the ASan/UBSan build of the model's C glue; the library "
+             "must then be loaded by a program built with -fsanitize=address,undefined"),
+    cl::init(false), cl::Hidden, cl::cat(kilncCategory));
 static cl::opt<std::string> gpuArchs("gpu-arch",
                                      cl::desc("--target=cuda: comma-separated architectures, "
                                               "one cubin each plus PTX (default sm_90a,sm_80)"),
@@ -128,6 +133,7 @@ int main(int argc, char **argv) {
   options.modelName = modelName;
   options.cpu = cpu;
   options.externalWeights = weights == WeightsPlacement::External;
+  options.sanitizedGlue = sanitizedGlue;
   options.inputFormat = inputFormat;
   options.timeStages = timeStages;
   options.dimBindings.assign(dims.begin(), dims.end());

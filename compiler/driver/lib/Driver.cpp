@@ -68,6 +68,7 @@ static int compileHost(ModuleOp module, const DriverOptions &options) {
   hostOptions.outputPath = options.outputPath;
   hostOptions.verbose = options.timeStages;
   hostOptions.externalWeights = options.externalWeights;
+  hostOptions.sanitizedGlue = options.sanitizedGlue;
   if (!options.cpu.empty())
     hostOptions.cpu = options.cpu;
   switch (options.emit) {

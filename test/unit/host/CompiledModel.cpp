@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef KILN_TEST_KILNC_FLAGS
+#define KILN_TEST_KILNC_FLAGS ""
+#endif
+
 namespace kiln::test {
 
 namespace {
@@ -53,7 +57,8 @@ CompiledModel::CompiledModel(const std::string &mlir, const std::string &name,
   std::ofstream(dir + "/model.mlir") << mlir;
   library = dir + "/lib" + name + ".so";
   std::string command = std::string(KILN_KILNC_PATH) + " " + dir + "/model.mlir --target=host --name=" +
-                        name + " " + extraFlags + " -o " + library + " 2> " + dir + "/kilnc.log";
+                        name + " " + KILN_TEST_KILNC_FLAGS + " " + extraFlags + " -o " + library +
+                        " 2> " + dir + "/kilnc.log";
   int rc = std::system(command.c_str());
   if (rc != 0) {
     message = "kilnc failed: " + readFile(dir + "/kilnc.log");

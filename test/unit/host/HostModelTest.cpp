@@ -94,15 +94,41 @@ protected:
   }
   void SetUp() override { ASSERT_TRUE(model->ok()) << model->error(); }
 
-  /// Runs on `batch` rows; returns the status.
+  /// Runs `compiled` (default: the embedded-weights model) on `batch` rows;
+  /// returns the status.
   kiln_status run(void *handle, const std::vector<float> &x, int64_t batch,
-                  std::vector<float> &y) {
+                  std::vector<float> &y, const CompiledModel *compiled = nullptr) {
     y.assign(batch * Mlp::N, NAN);
     int64_t inShape[] = {batch, Mlp::K}, outShape[] = {batch, Mlp::N};
     kiln_tensor in = {KILN_DTYPE_F32, 2, inShape, const_cast<float *>(x.data()),
                       x.size() * sizeof(float)};
     kiln_tensor out = {KILN_DTYPE_F32, 2, outShape, y.data(), y.size() * sizeof(float)};
-    return model->api().run(handle, &in, 1, &out, 1);
+    return (compiled ? compiled : model)->api().run(handle, &in, 1, &out, 1);
+  }
+
+  /// Thread t runs `inputs[t]` (`batches[t]` rows) `runs` times on
+  /// `handles[t % handles.size()]`, all threads at once; every result must
+  /// equal `expected[t]` bit for bit.
+  void expectIdenticalRunsInThreads(const std::vector<void *> &handles,
+                                    const std::vector<std::vector<float>> &inputs,
+                                    const std::vector<int64_t> &batches,
+                                    const std::vector<std::vector<float>> &expected, int runs,
+                                    const CompiledModel *compiled = nullptr) {
+    size_t numThreads = inputs.size();
+    std::vector<int> mismatches(numThreads, 0);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < numThreads; ++t)
+      threads.emplace_back([&, t] {
+        std::vector<float> y;
+        for (int r = 0; r < runs; ++r)
+          if (run(handles[t % handles.size()], inputs[t], batches[t], y, compiled) != KILN_OK ||
+              std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0)
+            ++mismatches[t];
+      });
+    for (std::thread &thread : threads)
+      thread.join();
+    for (size_t t = 0; t < numThreads; ++t)
+      EXPECT_EQ(mismatches[t], 0) << "thread " << t;
   }
 
   static CompiledModel *model;
@@ -176,20 +202,7 @@ TEST_F(MlpTest, ConcurrentRunsOnOneHandleAreBitIdentical) {
     inputs.push_back(randomFloats(batches[t] * Mlp::K, 1000 + t));
     ASSERT_EQ(run(handle.handle, inputs[t], batches[t], expected[t]), KILN_OK);
   }
-  std::vector<int> mismatches(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      std::vector<float> y;
-      for (int r = 0; r < kRuns; ++r)
-        if (run(handle.handle, inputs[t], batches[t], y) != KILN_OK ||
-            std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0)
-          ++mismatches[t];
-    });
-  for (std::thread &thread : threads)
-    thread.join();
-  for (int t = 0; t < kThreads; ++t)
-    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  expectIdenticalRunsInThreads({handle.handle}, inputs, batches, expected, kRuns);
 }
 
 DLManagedTensorVersioned dlpackTensor(float *data, int64_t *shape, int32_t ndim) {
@@ -346,16 +359,6 @@ protected:
   }
   std::string weightsPath() const { return external->directory() + "/mlpx.safetensors"; }
 
-  kiln_status runExternal(void *handle, const std::vector<float> &x, int64_t batch,
-                          std::vector<float> &y) {
-    y.assign(batch * Mlp::N, NAN);
-    int64_t inShape[] = {batch, Mlp::K}, outShape[] = {batch, Mlp::N};
-    kiln_tensor in = {KILN_DTYPE_F32, 2, inShape, const_cast<float *>(x.data()),
-                      x.size() * sizeof(float)};
-    kiln_tensor out = {KILN_DTYPE_F32, 2, outShape, y.data(), y.size() * sizeof(float)};
-    return external->api().run(handle, &in, 1, &out, 1);
-  }
-
   static CompiledModel *external;
 };
 CompiledModel *ExternalWeightsTest::external = nullptr;
@@ -367,7 +370,7 @@ TEST_F(ExternalWeightsTest, MatchesEmbeddedWeightsBitForBit) {
   for (int64_t batch : {1, 5, 64}) {
     std::vector<float> x = randomFloats(batch * Mlp::K, 77 + batch), fromLibrary, fromFile;
     ASSERT_EQ(run(embedded.handle, x, batch, fromLibrary), KILN_OK);
-    ASSERT_EQ(runExternal(mapped.handle, x, batch, fromFile), KILN_OK);
+    ASSERT_EQ(run(mapped.handle, x, batch, fromFile, external), KILN_OK);
     EXPECT_EQ(std::memcmp(fromLibrary.data(), fromFile.data(), fromFile.size() * sizeof(float)),
               0)
         << "batch " << batch;
@@ -392,22 +395,11 @@ TEST_F(ExternalWeightsTest, HandlesWithTheirOwnFilesRunConcurrently) {
       << external->api().lastError();
   ASSERT_EQ(std::remove(copy.c_str()), 0); // the mapping keeps the data alive
   constexpr int kThreads = 8, kRuns = 20;
-  std::vector<float> x = randomFloats(7 * Mlp::K, 5), expected;
-  ASSERT_EQ(runExternal(first, x, 7, expected), KILN_OK);
-  std::vector<int> mismatches(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      std::vector<float> y;
-      for (int r = 0; r < kRuns; ++r)
-        if (runExternal(t % 2 ? first : second, x, 7, y) != KILN_OK ||
-            std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) != 0)
-          ++mismatches[t];
-    });
-  for (std::thread &thread : threads)
-    thread.join();
-  for (int t = 0; t < kThreads; ++t)
-    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  std::vector<std::vector<float>> inputs(kThreads, randomFloats(7 * Mlp::K, 5)), expected(kThreads);
+  ASSERT_EQ(run(first, inputs[0], 7, expected[0], external), KILN_OK);
+  expected.assign(kThreads, expected[0]);
+  expectIdenticalRunsInThreads({first, second}, inputs, std::vector<int64_t>(kThreads, 7),
+                               expected, kRuns, external);
   external->api().destroy(first);
   external->api().destroy(second);
 }

@@ -53,7 +53,8 @@ void dropKilnArgumentAttributes(mlir::ModuleOp module) {
 llvm::Expected<std::unique_ptr<llvm::Module>>
 buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::StringRef json,
                 llvm::StringRef prefix, llvm::TargetMachine &machine,
-                llvm::LLVMContext &context, ExternalWeights *externalWeights) {
+                llvm::LLVMContext &context, ExternalWeights *externalWeights,
+                bool sanitizedGlue) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   // The signature was read off the kiln.* argument attributes already; LLVM
@@ -69,7 +70,7 @@ buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::St
   if (externalWeights)
     if (llvm::Error error = externalizeWeights(*llvmModule, *externalWeights))
       return std::move(error);
-  if (llvm::Error error = linkModelGlue(*llvmModule))
+  if (llvm::Error error = linkModelGlue(*llvmModule, sanitizedGlue))
     return std::move(error);
   emitModelDescriptor(*llvmModule, signature, json);
   emitWeightsDescriptor(*llvmModule, externalWeights, prefix);
@@ -85,7 +86,8 @@ buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::St
   return std::move(llvmModule);
 }
 
-llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath) {
+llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath,
+                         bool sanitizedGlue) {
   llvm::SmallString<256> objectPath;
   int objectFD;
   if (std::error_code error =
@@ -104,7 +106,8 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   std::string linkedPath = stagingPathFor(outputPath);
   llvm::FileRemover removeLinked(linkedPath);
   if (llvm::Error error =
-          linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath)))
+          linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath),
+                            sanitizedGlue))
     return error;
   return commitStagedFile(linkedPath, outputPath);
 }
@@ -146,7 +149,7 @@ llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &optio
   if (options.externalWeights)
     weights.emplace();
   auto llvmModule = buildLLVMModule(module, *signature, json, options.name, **machine, context,
-                                    weights ? &*weights : nullptr);
+                                    weights ? &*weights : nullptr, options.sanitizedGlue);
   if (!llvmModule)
     return llvmModule.takeError();
   // Staged now, renamed into place with the library: a failure on the way
@@ -186,7 +189,7 @@ llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &optio
     return commitWeights();
   }
 
-  if (llvm::Error error = linkToOutput(*object, options.outputPath))
+  if (llvm::Error error = linkToOutput(*object, options.outputPath, options.sanitizedGlue))
     return error;
   if (llvm::Error error = commitWeights())
     return error;

@@ -65,8 +65,8 @@ void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
                            llvm::StringRef modelName);
 
 /// Links the generic C glue (runtime/host/kiln_model_glue.c, embedded as
-/// bitcode) into `module`.
-llvm::Error linkModelGlue(llvm::Module &module);
+/// bitcode) into `module`; `sanitized` picks its ASan/UBSan build.
+llvm::Error linkModelGlue(llvm::Module &module, bool sanitized);
 
 /// Defines `kiln_model_descriptor` (see runtime/host/kiln_model_desc.h).
 void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
@@ -92,9 +92,11 @@ llvm::Expected<llvm::SmallVector<char, 0>> emitObject(llvm::Module &module,
                                                       llvm::TargetMachine &machine);
 
 /// Links `objectPath` with libc and libm into the shared library
-/// `outputPath`, in-process through lld.
+/// `outputPath`, in-process through lld. With `sanitizerRuntimeFromLoader`,
+/// the sanitizer runtime's symbols may stay undefined (the instrumented
+/// program that loads the library provides them).
 llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef outputPath,
-                              llvm::StringRef soname);
+                              llvm::StringRef soname, bool sanitizerRuntimeFromLoader = false);
 
 } // namespace kiln::host
 

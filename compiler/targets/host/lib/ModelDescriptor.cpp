@@ -105,6 +105,17 @@ void takeOverDeclaration(llvm::Module &module, llvm::StringRef name,
   definition->setName(name);
 }
 
+/// Defines `name` as the constant struct of `fields`, replacing the glue's
+/// declaration.
+void defineGlueConstant(llvm::Module &module, llvm::ArrayRef<llvm::Constant *> fields,
+                        llvm::StringRef name) {
+  llvm::Constant *init = llvm::ConstantStruct::getAnon(module.getContext(), fields);
+  auto *definition = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                                              llvm::GlobalValue::ExternalLinkage, init,
+                                              name + ".new");
+  takeOverDeclaration(module, name, definition);
+}
+
 } // namespace
 
 void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
@@ -119,11 +130,7 @@ void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
       b.tensors(signature.outputs, "kiln.outputs"),
       b.symbols(signature.symbols),
       b.string(json)};
-  llvm::Constant *init = llvm::ConstantStruct::getAnon(b.context, fields);
-  auto *descriptor = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
-                                              llvm::GlobalValue::ExternalLinkage, init,
-                                              "kiln.descriptor.new");
-  takeOverDeclaration(module, "kiln_model_descriptor", descriptor);
+  defineGlueConstant(module, fields, "kiln_model_descriptor");
 }
 
 void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
@@ -155,11 +162,7 @@ void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
       llvm::ConstantInt::get(b.i64, weights ? weights->checksum : 0),
       b.string((modelName + ".safetensors").str()),
       b.string(modelName)};
-  llvm::Constant *init = llvm::ConstantStruct::getAnon(b.context, fields);
-  auto *descriptor = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
-                                              llvm::GlobalValue::ExternalLinkage, init,
-                                              "kiln.weights.new");
-  takeOverDeclaration(module, "kiln_model_weights", descriptor);
+  defineGlueConstant(module, fields, "kiln_model_weights");
 }
 
 llvm::Error emitInvokeShim(llvm::Module &module, llvm::StringRef entry, unsigned numArguments) {

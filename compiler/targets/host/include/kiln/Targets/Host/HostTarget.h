@@ -25,6 +25,9 @@ struct HostTargetOptions {
   /// Writes the constant tensors to `<name>.safetensors` beside the output
   /// instead of embedding them; the library maps that file at create time.
   bool externalWeights = false;
+  /// Links the ASan/UBSan build of the C glue (for the sanitizer test
+  /// builds: the library must be loaded by an instrumented program).
+  bool sanitizedGlue = false;
 };
 
 /// Registers every dialect and interface that host lowering needs (also
