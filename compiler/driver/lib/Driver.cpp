@@ -67,6 +67,8 @@ static int compileHost(ModuleOp module, const DriverOptions &options) {
   hostOptions.name = options.modelName;
   hostOptions.outputPath = options.outputPath;
   hostOptions.verbose = options.timeStages;
+  hostOptions.externalWeights = options.externalWeights;
+  hostOptions.sanitizedGlue = options.sanitizedGlue;
   if (!options.cpu.empty())
     hostOptions.cpu = options.cpu;
   switch (options.emit) {
@@ -102,6 +104,9 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
 }
 
 int runDriver(const DriverOptions &options) {
+  if (options.externalWeights && options.target != Target::Host)
+    return fail("--weights=external needs --target=host (the CUDA target keeps its weights in "
+                "the library)");
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();

@@ -28,6 +28,12 @@ struct DriverOptions {
   /// Host target: C symbol prefix and CPU (empty: the target's default).
   std::string modelName = "model";
   std::string cpu;
+  /// Host target: the constant tensors go to <name>.safetensors beside the
+  /// library instead of into it (--weights=external).
+  bool externalWeights = false;
+  /// Host target: link the ASan/UBSan build of the model's C glue (hidden
+  /// --sanitized-glue, for the sanitizer test builds).
+  bool sanitizedGlue = false;
   /// CUDA target: comma-separated ptxas architectures (empty: the default).
   std::string gpuArchs;
   /// Prints each stage's wall time on stderr.
