@@ -91,6 +91,7 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
   cudaOptions.name = options.modelName;
   cudaOptions.outputPath = options.outputPath;
   cudaOptions.verbose = options.timeStages;
+  cudaOptions.f16 = options.precision == Precision::F16;
   auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
                                                             : options.gpuArchs);
   if (!archs)
@@ -102,6 +103,8 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
 }
 
 int runDriver(const DriverOptions &options) {
+  if (options.precision == Precision::F16 && options.target != Target::Cuda)
+    return fail("--precision=f16 is implemented for --target=cuda only");
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
