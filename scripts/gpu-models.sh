@@ -81,15 +81,23 @@ pack() {
     done
   done
   rm -rf "$generated"
+  # The device tool carries at most 64 MiB: the cases travel compressed.
+  (cd "$dest" && find . -mindepth 1 -maxdepth 1 -type d -printf '%P\n' | sort |
+     tar -czf cases.tar.gz -T - && find . -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +) ||
+    return 2
+  du -sh "$dest"
 }
 
 run() {
-  local dest=$1 out=${OUT:-/tmp}/gpu-models.txt
+  local dest=$1 out=${OUT:-/tmp}/gpu-models.txt cases=$1
+  if [ -f "$dest/cases.tar.gz" ]; then
+    cases=$(mktemp -d) && tar -C "$cases" -xzf "$dest/cases.tar.gz" || return 2
+  fi
   {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "device: $(nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader 2>&1)"
     local status=0
-    for case_dir in "$dest"/*/; do
+    for case_dir in "$cases"/*/; do
       local case_name
       case_name=$(basename "$case_dir")
       if [ -f "$case_dir/FAILED" ]; then
