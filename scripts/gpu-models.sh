@@ -47,11 +47,35 @@ VARIANTS=(
 host_tolerance() { case $1 in f16) echo 3e-2 ;; *) echo 1e-4 ;; esac; }
 ort_tolerance() { case $1 in fp32) echo 1e-3 ;; f16) echo 3e-2 ;; *) echo 1e9 ;; esac; }
 
+# One case: the host library and references here, the CUDA library for the
+# device. A case finished by an earlier pack (PACK_RESUME=1) is kept.
+pack_case() {
+  local kilnc=$1 python=$2 dest=$3 name=$4 path=$5 dims=$6 tag=$7 flags=$8 cuda_flags=$9
+  local case_dir=$dest/$name.$tag work
+  if [ -f "$case_dir/libm.so" ] && [ -f "$case_dir/ort/reference_0.bin" ]; then
+    echo "pack: $name $tag (kept)"
+    return 0
+  fi
+  rm -rf "$case_dir" && mkdir -p "$case_dir" && work=$(mktemp -d) || return 2
+  echo "pack: $name $tag"
+  # shellcheck disable=SC2086
+  if ! "$kilnc" "$path" --target=host --name=m $dims $flags -o "$work/libm.so" \
+         >"$work/log" 2>&1 ||
+     ! "$kilnc" "$path" --target=cuda --gpu-arch=sm_90a,sm_80 --name=m $dims $flags \
+         $cuda_flags -o "$case_dir/libm.so" >>"$work/log" 2>&1 ||
+     ! "$python" test/gpu/models/make_reference.py "$work/m.json" "$work/libm.so" m \
+         "$path" "$case_dir" >>"$work/log" 2>&1; then
+    head -c 400 "$work/log" | tr '\n' ' ' >"$case_dir/FAILED"
+    rm -f "$case_dir/libm.so"
+  fi
+  rm -rf "$work"
+}
+
 pack() {
   local build=$1 dest=$2
-  local kilnc=$build/bin/kilnc python=${KILN_PYTHON:-python3} generated
-  rm -rf "$dest" && mkdir -p "$dest" || return 2
-  generated=$(mktemp -d)
+  local kilnc=$build/bin/kilnc python=${KILN_PYTHON:-python3} generated jobs=${PACK_JOBS:-3}
+  [ "${PACK_RESUME:-0}" = 1 ] || rm -rf "$dest"
+  mkdir -p "$dest" && generated=$dest/.models && mkdir -p "$generated" || return 2
   "$python" test/gpu/models/make_ops_model.py "$generated/ops.onnx" || return 2
   MODELS+=("ops $generated/ops.onnx")
   "$python" test/gpu/models/save_differential_models.py "$generated" >/dev/null || return 2
@@ -63,23 +87,12 @@ pack() {
     read -r name path dims <<<"$model"
     for variant in "${VARIANTS[@]}"; do
       IFS='|' read -r tag flags cuda_flags <<<"$variant"
-      local case_dir=$dest/$name.$tag work
-      work=$(mktemp -d)
-      mkdir -p "$case_dir"
-      echo "pack: $name $tag"
-      # shellcheck disable=SC2086
-      if ! "$kilnc" "$path" --target=host --name=m $dims $flags -o "$work/libm.so" \
-             >"$work/log" 2>&1 ||
-         ! "$kilnc" "$path" --target=cuda --gpu-arch=sm_90a,sm_80 --name=m $dims $flags \
-             $cuda_flags -o "$case_dir/libm.so" >>"$work/log" 2>&1 ||
-         ! "$python" test/gpu/models/make_reference.py "$work/m.json" "$work/libm.so" m \
-             "$path" "$case_dir" >>"$work/log" 2>&1; then
-        head -c 400 "$work/log" | tr '\n' ' ' >"$case_dir/FAILED"
-        rm -f "$case_dir/libm.so"
-      fi
-      rm -rf "$work"
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+      pack_case "$kilnc" "$python" "$dest" "$name" "$path" "$dims" "$tag" "$flags" \
+        "$cuda_flags" &
     done
   done
+  wait
   rm -rf "$generated"
   # The device tool carries at most 64 MiB: the cases travel compressed.
   (cd "$dest" && find . -mindepth 1 -maxdepth 1 -type d -printf '%P\n' | sort |

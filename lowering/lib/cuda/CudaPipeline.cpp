@@ -38,7 +38,9 @@ void buildCudaLoopsPipeline(OpPassManager &pm, const CudaLoweringOptions &option
   if (options.f16Activations)
     pm.addNestedPass<func::FuncOp>(createF16Activations());
   // Elementwise chains, and elementwise producers of reductions, become one
-  // linalg op (one kernel).
+  // linalg op (one kernel); named ops (transposes, fills) take part as
+  // generics.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
