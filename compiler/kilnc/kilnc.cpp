@@ -67,6 +67,14 @@ static cl::opt<std::string> gpuArchs("gpu-arch",
                                      cl::desc("--target=cuda: comma-separated architectures, "
                                               "one cubin each plus PTX (default sm_90a,sm_80)"),
                                      cl::init(""), cl::cat(kilncCategory));
+static cl::opt<kiln::Precision> precision(
+    "precision", cl::desc("--target=cuda: what activations and weights are stored as"),
+    cl::init(kiln::Precision::F32),
+    cl::values(clEnumValN(kiln::Precision::F32, "f32", "f32 (default)"),
+               clEnumValN(kiln::Precision::F16, "f16",
+                          "f16, with f32 arithmetic and accumulation; inputs and outputs "
+                          "keep the model's types")),
+    cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
     cl::init(kiln::InputFormat::Auto),
@@ -128,6 +136,7 @@ int main(int argc, char **argv) {
   options.emit = emitKind;
   options.target = target;
   options.gpuArchs = gpuArchs;
+  options.precision = precision;
   if (target != kiln::Target::None && emitKind.getNumOccurrences() == 0)
     options.emit = kiln::EmitKind::SharedLibrary;
   options.modelName = modelName;

@@ -93,6 +93,7 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
   cudaOptions.name = options.modelName;
   cudaOptions.outputPath = options.outputPath;
   cudaOptions.verbose = options.timeStages;
+  cudaOptions.f16 = options.precision == Precision::F16;
   auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
                                                             : options.gpuArchs);
   if (!archs)
@@ -107,6 +108,8 @@ int runDriver(const DriverOptions &options) {
   if (options.externalWeights && options.target != Target::Host)
     return fail("--weights=external needs --target=host (the CUDA target keeps its weights in "
                 "the library)");
+  if (options.precision == Precision::F16 && options.target != Target::Cuda)
+    return fail("--precision=f16 is implemented for --target=cuda only");
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();

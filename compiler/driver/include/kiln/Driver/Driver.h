@@ -15,6 +15,9 @@ enum class InputFormat { Auto, Onnx, Mlir };
 
 enum class Target { None, Host, Cuda };
 
+/// --precision: what activations and weights are stored as.
+enum class Precision { F32, F16 };
+
 struct DriverOptions {
   std::string inputPath;
   std::string outputPath = "-";
@@ -36,6 +39,8 @@ struct DriverOptions {
   bool sanitizedGlue = false;
   /// CUDA target: comma-separated ptxas architectures (empty: the default).
   std::string gpuArchs;
+  /// CUDA target: F16 stores activations and weights as f16 (f32 math).
+  Precision precision = Precision::F32;
   /// Prints each stage's wall time on stderr.
   bool timeStages = false;
 };
