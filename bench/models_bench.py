@@ -511,8 +511,8 @@ def baseline_of(report, results):
 
 
 def summary_table(report):
-    lines = ["", f"{'case':42} {'status':14} {'kiln us':>10} {'eager':>9} {'compile':>9} "
-             f"{'x eager':>8} {'x compile':>9}  max rel err"]
+    lines = ["", f"{'case':32} {'status':13} {'kiln us':>10} {'eager':>8} {'compile':>8} "
+             f"{'x eager':>8} {'x compile':>9} {'x comp16':>8}  max rel err"]
     for name, r in report["cases"].items():
         base = baseline_of(report, r)
         kiln = r.get("kiln", {}).get("median_us")
@@ -520,12 +520,13 @@ def summary_table(report):
         compiled = base.get("torch_compile", {}).get("median_us")
         err = max((e for errs in r.get("rel_err", {}).values() for e in errs.values()), default=None)
         cell = lambda v, f="{:.1f}": f.format(v) if v is not None else "-"
-        lines.append(f"{name:42} {r.get('status', '?'):14} {cell(kiln):>10} {cell(eager):>9} "
-                     f"{cell(compiled):>9} {cell(eager / kiln if eager and kiln else None, '{:.3f}'):>8} "
-                     f"{cell(compiled / kiln if compiled and kiln else None, '{:.3f}'):>9}  "
+        ratio = lambda t: cell(t / kiln if t and kiln else None, "{:.3f}")
+        lines.append(f"{name:32} {r.get('status', '?'):13} {cell(kiln):>10} {cell(eager):>8} "
+                     f"{cell(compiled):>8} {ratio(eager):>8} {ratio(compiled):>9} "
+                     f"{cell(r.get('ratios', {}).get('torch_compile_fp16'), '{:.3f}'):>8}  "
                      f"{cell(err, '{:.1e}')}")
-    lines.append("x eager / x compile: torch time / Kiln time (> 1: Kiln faster); "
-                 "decoder rows against torch fp32")
+    lines.append("x eager / x compile: torch fp32 time / Kiln time (> 1: Kiln faster); "
+                 "x comp16: torch.compile in fp16 / Kiln (decoder block)")
     return "\n".join(lines)
 
 
