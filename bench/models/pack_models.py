@@ -69,6 +69,8 @@ def main():
     parser.add_argument("dest")
     parser.add_argument("--only", action="append", default=[],
                         help="pack only cases whose name contains this (repeatable)")
+    parser.add_argument("--note", default="",
+                        help="where this kilnc comes from, when not this checkout's build")
     opts = parser.parse_args()
     kilnc = os.path.abspath(opts.kilnc)
     dest = os.path.abspath(opts.dest)
@@ -133,7 +135,7 @@ def main():
         commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True).stdout.strip()
         manifest = {"packed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "kilnc": f"{kilnc} at commit {commit}", "gpu_arch": GPU_ARCH,
+                    "kilnc": opts.note or f"{kilnc} (checkout at {commit})", "gpu_arch": GPU_ARCH,
                     "has_precision_flag": has_precision,
                     "decoder_config": decoder_block.CONFIGS["bench"], "cases": cases}
         with open(os.path.join(dest, "manifest.json"), "w") as f:
