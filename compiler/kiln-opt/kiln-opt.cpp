@@ -2,6 +2,7 @@
 #include "kiln/Calibration/HostCalibrationRunner.h"
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
+#include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnHostPasses();
   kiln::registerHostPipelines();
   kiln::registerKilnCudaPasses();
+  kiln::registerKilnCudaCodegenPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;
