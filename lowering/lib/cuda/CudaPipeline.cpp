@@ -1,4 +1,5 @@
 //===- CudaPipeline.cpp - kiln IR to host launches plus GPU kernels ------===//
+#include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -24,6 +25,9 @@ static void addKernelFormation(OpPassManager &pm) {
 }
 
 void buildCudaLoweringPipeline(OpPassManager &pm) {
+  // Small-batch linears become launches of generated kernels (kernels/)
+  // while their weights are still kiln.weight ops.
+  pm.addPass(createCudaLibraryLinear());
   addKilnToLinalg(pm);
   // No deallocation: intermediates live in the arena planned at compile time.
   addBufferizationWithOutParams(pm);

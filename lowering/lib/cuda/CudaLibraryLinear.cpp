@@ -1,0 +1,270 @@
+//===- CudaLibraryLinear.cpp - small-batch kiln.linear on library kernels ===//
+//
+// Replaces a kiln.linear that a generated GEMV kernel of kernels/ can run by
+// a gpu.launch_func of that kernel, on tensors around it: the activations go
+// in through bufferization.materialize_in_destination into a buffer the
+// kernel reads as 16-byte vectors, the f16 result comes out through
+// bufferization.to_tensor. The kernels join the model's other kernels in one
+// gpu.module (kiln-cuda-merge-gpu-modules), so the target compiles a single
+// module image; packed weights and f16 scales are memref.globals, which the
+// launch plan stores in the .so and copies into the arena once.
+//
+//===----------------------------------------------------------------------===//
+#include "LibraryLinearPlan.h"
+#include "kiln/Lowering/CudaLibraryPasses.h"
+#include "kiln/Lowering/LayerName.h"
+#include "kiln/Lowering/WeightBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CUDALIBRARYLINEAR
+#include "kiln/Lowering/CudaLibraryPasses.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+using cuda_library::LibraryLinear;
+
+constexpr llvm::StringLiteral kLibraryModuleName = "kiln_library_kernels";
+/// Arrays below this many bytes print inline (readable lit tests).
+constexpr int64_t kInlineArrayBytes = 64;
+
+/// [M, K] from [..., K]: leading dimensions collapsed, or a unit row added.
+Value toMatrix(OpBuilder &b, Location loc, Value value, int64_t rows) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank();
+  if (rank == 2)
+    return value;
+  auto matrixType = RankedTensorType::get({rows, type.getShape().back()}, type.getElementType());
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(b, loc, matrixType, value,
+                                         ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading = llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::CollapseShapeOp::create(b, loc, matrixType, value,
+                                         ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+/// The inverse of toMatrix for the result type [..., N].
+Value fromMatrix(OpBuilder &b, Location loc, Value matrix, RankedTensorType resultType) {
+  int64_t rank = resultType.getRank();
+  if (rank == 2)
+    return matrix;
+  if (rank == 1)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, matrix,
+                                           ArrayRef<ReassociationIndices>{{0, 1}});
+  ReassociationIndices leading = llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
+  return tensor::ExpandShapeOp::create(b, loc, resultType, matrix,
+                                       ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+}
+
+Value convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
+  unsigned from = value.getType().getIntOrFloatBitWidth(), width = to.getIntOrFloatBitWidth();
+  if (from == width)
+    return value;
+  if (from < width)
+    return arith::ExtFOp::create(b, loc, to, value);
+  return arith::TruncFOp::create(b, loc, to, value);
+}
+
+/// An elementwise linalg.generic over [M, N]: `body` gets the element of each
+/// input and returns the output element.
+Value elementwise(OpBuilder &b, Location loc, ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                  RankedTensorType outType,
+                  function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  Value init = tensor::EmptyOp::create(b, loc, outType.getShape(), outType.getElementType());
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(2));
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc, body(nested, nestedLoc, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+/// A buffer of `bytes` viewed as each of `types` (all at offset 0).
+SmallVector<Value> viewsOfNewBuffer(OpBuilder &b, Location loc, int64_t bytes,
+                                    ArrayRef<MemRefType> types) {
+  Value buffer = memref::AllocOp::create(b, loc, MemRefType::get({bytes}, b.getI8Type()));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  SmallVector<Value> views;
+  for (MemRefType type : types)
+    views.push_back(memref::ViewOp::create(b, loc, type, buffer, zero, ValueRange{}));
+  return views;
+}
+
+int64_t byteSize(MemRefType type) {
+  return type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
+}
+
+class LinearRewriter {
+public:
+  LinearRewriter(ModuleOp module, gpu::GPUModuleOp kernels)
+      : module(module), kernels(kernels), moduleSymbols(module), kernelSymbols(kernels) {}
+
+  void rewrite(kiln::LinearOp linear, const LibraryLinear &plan);
+
+private:
+  gpu::GPUFuncOp kernelFor(const kernels::GemvSpec &spec);
+  /// A private constant memref.global of `init` (its type's shape and element).
+  Value constantGlobal(OpBuilder &b, Location loc, ElementsAttr init, llvm::StringRef name);
+
+  ModuleOp module;
+  gpu::GPUModuleOp kernels;
+  SymbolTable moduleSymbols, kernelSymbols;
+};
+
+gpu::GPUFuncOp LinearRewriter::kernelFor(const kernels::GemvSpec &spec) {
+  if (auto existing = kernelSymbols.lookup<gpu::GPUFuncOp>(kernels::gemvKernelName(spec)))
+    return existing;
+  OpBuilder b(module.getContext());
+  gpu::GPUFuncOp kernel = kernels::buildGemvKernel(b, kernels, spec);
+  kernelSymbols.insert(kernel); // the table caches names: keep it current
+  return kernel;
+}
+
+Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr init,
+                                     llvm::StringRef name) {
+  auto tensorType = cast<RankedTensorType>(init.getType());
+  auto type = MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+  OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
+  auto global = memref::GlobalOp::create(atEnd, loc, name, atEnd.getStringAttr("private"), type,
+                                         init, /*constant=*/true, atEnd.getI64IntegerAttr(16));
+  moduleSymbols.insert(global); // renames on a clash
+  return memref::GetGlobalOp::create(b, loc, type, global.getSymName());
+}
+
+void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
+  const kernels::GemvSpec &spec = plan.spec;
+  gpu::GPUFuncOp kernel = kernelFor(spec);
+  ArrayRef<Type> params = kernel.getArgumentTypes();
+  auto xVectorType = cast<MemRefType>(params.front());
+  auto yType = cast<MemRefType>(params.back());
+  OpBuilder b(linear);
+  Location loc = linear.getLoc();
+  Type f16 = b.getF16Type();
+
+  // Activations: [M, K] in f16, in a buffer the kernel reads as vectors.
+  Value x = toMatrix(b, loc, linear.getInput(), spec.m);
+  auto xType = RankedTensorType::get({spec.m, spec.k}, f16);
+  if (cast<RankedTensorType>(x.getType()).getElementType() != f16)
+    x = elementwise(b, loc, x, b.getMultiDimIdentityMap(2), xType,
+                    [&](OpBuilder &nb, Location nl, ValueRange args) {
+                      return convertFloat(nb, nl, args[0], f16);
+                    });
+  auto xHalfType = MemRefType::get({spec.m, spec.k}, f16);
+  SmallVector<Value> xViews =
+      viewsOfNewBuffer(b, loc, byteSize(xHalfType), {xHalfType, xVectorType});
+  bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, xViews[0],
+                                                    /*restrict=*/true, /*writable=*/true);
+
+  // Weights and scales as constants in the kernel's layout.
+  WeightBuilder arrays(b.getContext(), kInlineArrayBytes, "kiln_library." + layerName(linear));
+  SmallVector<Value> operands = {xViews[1]};
+  Value weightBytes = constantGlobal(b, loc, arrays.bytes(plan.weightBytes, "weight"),
+                                     "kiln_library_weight");
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  operands.push_back(memref::ViewOp::create(b, loc, params[1], weightBytes, zero, ValueRange{}));
+  if (params.size() == 4) {
+    auto scaleType = cast<MemRefType>(params[2]);
+    operands.push_back(constantGlobal(
+        b, loc, arrays.floats(plan.scales, scaleType.getShape(), f16, "scales"),
+        "kiln_library_scales"));
+  }
+  Value y = memref::AllocOp::create(b, loc, yType);
+  operands.push_back(y);
+
+  kernels::LaunchShape shape = kernels::gemvLaunchShape(spec);
+  auto dim = [&](int64_t value) -> Value { return arith::ConstantIndexOp::create(b, loc, value); };
+  Value one = dim(1);
+  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(shape.gridX), one, one},
+                            gpu::KernelDim3{dim(shape.blockX), one, one},
+                            /*dynamicSharedMemorySize=*/Value(), operands);
+  Value product = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get(yType.getShape(), f16), y, /*restrict=*/true);
+
+  // Epilogue: f16 to the result type, plus the bias.
+  auto resultType = cast<RankedTensorType>(linear.getType());
+  Type outElement = resultType.getElementType();
+  auto matrixType = RankedTensorType::get({spec.m, spec.n}, outElement);
+  SmallVector<Value> inputs = {product};
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
+  if (Value bias = linear.getBias()) {
+    inputs.push_back(bias);
+    maps.push_back(AffineMap::get(2, 0, b.getAffineDimExpr(1)));
+  }
+  Value out = elementwise(b, loc, inputs, maps, matrixType,
+                          [&](OpBuilder &nb, Location nl, ValueRange args) {
+                            Type f32 = nb.getF32Type();
+                            Value sum = convertFloat(nb, nl, args[0], f32);
+                            if (args.size() > 1)
+                              sum = arith::AddFOp::create(nb, nl, sum,
+                                                          convertFloat(nb, nl, args[1], f32));
+                            return convertFloat(nb, nl, sum, outElement);
+                          });
+  linear.replaceAllUsesWith(fromMatrix(b, loc, out, resultType));
+  linear.erase();
+}
+
+/// "fc1 (Gemm): M = 32 > 16; fc2 (MatMul): zero points"
+std::string describeFallbacks(ArrayRef<std::pair<std::string, std::string>> fallbacks) {
+  std::string text;
+  for (const auto &[layer, reason] : fallbacks)
+    text += (text.empty() ? "" : "; ") + layer + ": " + reason;
+  return text;
+}
+
+struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    cuda_library::LibraryLinearOptions options;
+    options.f32Weights = f32Weights;
+    options.maxM = maxM;
+    SmallVector<std::pair<kiln::LinearOp, LibraryLinear>> routed;
+    SmallVector<std::pair<std::string, std::string>> fallbacks;
+    module.walk([&](kiln::LinearOp linear) {
+      if (!isa<func::FuncOp>(linear->getParentOp())) {
+        fallbacks.push_back({layerName(linear), "inside a fused region"});
+        return;
+      }
+      llvm::Expected<LibraryLinear> plan = cuda_library::planLibraryLinear(linear, options);
+      if (!plan) {
+        fallbacks.push_back({layerName(linear), llvm::toString(plan.takeError())});
+        return;
+      }
+      routed.push_back({linear, std::move(*plan)});
+    });
+    bool rounded = llvm::any_of(routed, [](const auto &entry) { return entry.second.roundedF32; });
+    if (!fallbacks.empty() || rounded) {
+      InFlightDiagnostic remark = emitRemark(module.getLoc());
+      remark << "kiln-cuda-library-linear: " << routed.size() << " of "
+             << routed.size() + fallbacks.size()
+             << " linear layers run on library GEMV kernels (f16 activations"
+             << (rounded ? ", f32 weights rounded to f16)" : ")");
+      if (!fallbacks.empty())
+        remark << "; generic kernels for " << describeFallbacks(fallbacks);
+    }
+    if (routed.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
+    auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kLibraryModuleName);
+    if (!kernels) {
+      OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
+      kernels = gpu::GPUModuleOp::create(atEnd, module.getLoc(), kLibraryModuleName);
+    }
+    LinearRewriter rewriter(module, kernels);
+    for (auto &[linear, plan] : routed)
+      rewriter.rewrite(linear, plan);
+  }
+};
+
+} // namespace
+} // namespace kiln
