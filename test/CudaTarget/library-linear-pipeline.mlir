@@ -12,7 +12,8 @@
 // CHECK: memref.copy %[[CAST]], %[[XV]]
 // CHECK: memref.get_global @kiln_library_weight : memref<256xi8>
 // CHECK: memref.get_global @kiln_library_scales : memref<8x2xf16>
-// CHECK: %[[Y:.*]] = memref.alloc() : memref<2x8xf16>
+// CHECK: %[[YBUF:.*]] = memref.alloc() : memref<32xi8>
+// CHECK: %[[Y:.*]] = memref.view %[[YBUF]]{{.*}} to memref<2x8xf16>
 // CHECK: gpu.launch_func @[[MOD]]::@gemv_int4_g32_m2_n8_k64_{{[a-z0-9]+}} {{.*}} args(%[[XVEC]] : {{.*}}, %[[Y]] : memref<2x8xf16>)
 // CHECK: gpu.launch_func @[[MOD]]::@{{.*}} args({{.*}}%[[Y]] : memref<2x8xf16>, %arg1 : memref<8xf32>, %arg2 : memref<2x8xf32>)
 // CHECK-NOT: gpu.launch_func

@@ -34,32 +34,24 @@ constexpr llvm::StringLiteral kLibraryModuleName = "kiln_library_kernels";
 /// Arrays below this many bytes print inline (readable lit tests).
 constexpr int64_t kInlineArrayBytes = 64;
 
-/// [M, K] from [..., K]: leading dimensions collapsed, or a unit row added.
-Value toMatrix(OpBuilder &b, Location loc, Value value, int64_t rows) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t rank = type.getRank();
-  if (rank == 2)
+/// Between [..., C] and [M, C]: leading dimensions collapsed into rows or
+/// expanded back (rank 1 counts as one row).
+Value reshapeRows(OpBuilder &b, Location loc, Value value, RankedTensorType to) {
+  auto from = cast<RankedTensorType>(value.getType());
+  int64_t high = std::max(from.getRank(), to.getRank());
+  int64_t low = std::min(from.getRank(), to.getRank());
+  if (high == low)
     return value;
-  auto matrixType = RankedTensorType::get({rows, type.getShape().back()}, type.getElementType());
-  if (rank == 1)
-    return tensor::ExpandShapeOp::create(b, loc, matrixType, value,
-                                         ArrayRef<ReassociationIndices>{{0, 1}});
-  ReassociationIndices leading = llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-  return tensor::CollapseShapeOp::create(b, loc, matrixType, value,
-                                         ArrayRef<ReassociationIndices>{leading, {rank - 1}});
-}
-
-/// The inverse of toMatrix for the result type [..., N].
-Value fromMatrix(OpBuilder &b, Location loc, Value matrix, RankedTensorType resultType) {
-  int64_t rank = resultType.getRank();
-  if (rank == 2)
-    return matrix;
-  if (rank == 1)
-    return tensor::CollapseShapeOp::create(b, loc, resultType, matrix,
-                                           ArrayRef<ReassociationIndices>{{0, 1}});
-  ReassociationIndices leading = llvm::to_vector(llvm::seq<int64_t>(0, rank - 1));
-  return tensor::ExpandShapeOp::create(b, loc, resultType, matrix,
-                                       ArrayRef<ReassociationIndices>{leading, {rank - 1}});
+  SmallVector<ReassociationIndices> groups;
+  if (low == 1) {
+    groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, high)));
+  } else {
+    groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, high - 1)));
+    groups.push_back({high - 1});
+  }
+  if (from.getRank() > to.getRank())
+    return tensor::CollapseShapeOp::create(b, loc, to, value, groups);
+  return tensor::ExpandShapeOp::create(b, loc, to, value, groups);
 }
 
 Value convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
@@ -99,10 +91,6 @@ SmallVector<Value> viewsOfNewBuffer(OpBuilder &b, Location loc, int64_t bytes,
   return views;
 }
 
-int64_t byteSize(MemRefType type) {
-  return type.getNumElements() * int64_t(type.getElementTypeBitWidth() / 8);
-}
-
 class LinearRewriter {
 public:
   LinearRewriter(ModuleOp module, gpu::GPUModuleOp kernels)
@@ -111,7 +99,7 @@ public:
   void rewrite(kiln::LinearOp linear, const LibraryLinear &plan);
 
 private:
-  gpu::GPUFuncOp kernelFor(const kernels::GemvSpec &spec);
+  gpu::GPUFuncOp kernelFor(const cuda_library::LibraryKernel &kernel);
   /// A private constant memref.global of `init` (its type's shape and element).
   Value constantGlobal(OpBuilder &b, Location loc, ElementsAttr init, llvm::StringRef name);
 
@@ -120,13 +108,13 @@ private:
   SymbolTable moduleSymbols, kernelSymbols;
 };
 
-gpu::GPUFuncOp LinearRewriter::kernelFor(const kernels::GemvSpec &spec) {
-  if (auto existing = kernelSymbols.lookup<gpu::GPUFuncOp>(kernels::gemvKernelName(spec)))
+gpu::GPUFuncOp LinearRewriter::kernelFor(const cuda_library::LibraryKernel &kernel) {
+  if (auto existing = kernelSymbols.lookup<gpu::GPUFuncOp>(kernel.name))
     return existing;
   OpBuilder b(module.getContext());
-  gpu::GPUFuncOp kernel = kernels::buildGemvKernel(b, kernels, spec);
-  kernelSymbols.insert(kernel); // the table caches names: keep it current
-  return kernel;
+  gpu::GPUFuncOp built = kernel.build(b, kernels);
+  kernelSymbols.insert(built); // the table caches names: keep it current
+  return built;
 }
 
 Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr init,
@@ -142,16 +130,16 @@ Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr in
 
 void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   const kernels::GemvSpec &spec = plan.spec;
-  gpu::GPUFuncOp kernel = kernelFor(spec);
+  gpu::GPUFuncOp kernel = kernelFor(plan.kernel);
   ArrayRef<Type> params = kernel.getArgumentTypes();
-  auto xVectorType = cast<MemRefType>(params.front());
-  auto yType = cast<MemRefType>(params.back());
   OpBuilder b(linear);
   Location loc = linear.getLoc();
   Type f16 = b.getF16Type();
 
-  // Activations: [M, K] in f16, in a buffer the kernel reads as vectors.
-  Value x = toMatrix(b, loc, linear.getInput(), spec.m);
+  // Activations: [M, K] in f16, in a buffer the kernel views its own way.
+  auto inputType = cast<RankedTensorType>(linear.getInput().getType());
+  Value x = reshapeRows(b, loc, linear.getInput(),
+                        RankedTensorType::get({spec.m, spec.k}, inputType.getElementType()));
   auto xType = RankedTensorType::get({spec.m, spec.k}, f16);
   if (cast<RankedTensorType>(x.getType()).getElementType() != f16)
     x = elementwise(b, loc, x, b.getMultiDimIdentityMap(2), xType,
@@ -159,8 +147,8 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
                       return convertFloat(nb, nl, args[0], f16);
                     });
   auto xHalfType = MemRefType::get({spec.m, spec.k}, f16);
-  SmallVector<Value> xViews =
-      viewsOfNewBuffer(b, loc, byteSize(xHalfType), {xHalfType, xVectorType});
+  SmallVector<Value> xViews = viewsOfNewBuffer(b, loc, spec.m * spec.k * 2,
+                                               {xHalfType, cast<MemRefType>(params.front())});
   bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, xViews[0],
                                                     /*restrict=*/true, /*writable=*/true);
 
@@ -177,17 +165,21 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
         b, loc, arrays.floats(plan.scales, scaleType.getShape(), f16, "scales"),
         "kiln_library_scales"));
   }
-  Value y = memref::AllocOp::create(b, loc, yType);
-  operands.push_back(y);
+  auto yHalfType = MemRefType::get({spec.m, spec.n}, f16);
+  SmallVector<Value> yViews = viewsOfNewBuffer(b, loc, spec.m * spec.n * 2,
+                                               {yHalfType, cast<MemRefType>(params.back())});
+  operands.push_back(yViews[1]);
 
-  kernels::LaunchShape shape = kernels::gemvLaunchShape(spec);
+  const cuda_library::LibraryKernel &launch = plan.kernel;
   auto dim = [&](int64_t value) -> Value { return arith::ConstantIndexOp::create(b, loc, value); };
   Value one = dim(1);
-  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(shape.gridX), one, one},
-                            gpu::KernelDim3{dim(shape.blockX), one, one},
-                            /*dynamicSharedMemorySize=*/Value(), operands);
+  Value shared = launch.dynamicSharedBytes > 0
+                     ? Value(arith::ConstantIntOp::create(b, loc, launch.dynamicSharedBytes, 32))
+                     : Value();
+  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(launch.gridX), dim(launch.gridY), one},
+                            gpu::KernelDim3{dim(launch.blockX), one, one}, shared, operands);
   Value product = bufferization::ToTensorOp::create(
-      b, loc, RankedTensorType::get(yType.getShape(), f16), y, /*restrict=*/true);
+      b, loc, RankedTensorType::get(yHalfType.getShape(), f16), yViews[0], /*restrict=*/true);
 
   // Epilogue: f16 to the result type, plus the bias.
   auto resultType = cast<RankedTensorType>(linear.getType());
@@ -208,7 +200,7 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
                                                           convertFloat(nb, nl, args[1], f32));
                             return convertFloat(nb, nl, sum, outElement);
                           });
-  linear.replaceAllUsesWith(fromMatrix(b, loc, out, resultType));
+  linear.replaceAllUsesWith(reshapeRows(b, loc, out, resultType));
   linear.erase();
 }
 

@@ -154,6 +154,18 @@ llvm::Error readDenseWeight(Value weight, const LibraryLinearOptions &options,
   return llvm::Error::success();
 }
 
+LibraryKernel gemvKernel(const GemvSpec &spec) {
+  LibraryKernel kernel;
+  kernel.name = kernels::gemvKernelName(spec);
+  kernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildGemvKernel(b, module, spec);
+  };
+  kernels::LaunchShape launch = kernels::gemvLaunchShape(spec);
+  kernel.gridX = launch.gridX;
+  kernel.blockX = launch.blockX;
+  return kernel;
+}
+
 /// The fastest tiling that the generator accepts: tensor cores with K split
 /// over 8 warps for larger batches (bench/NOTES.md, v5), SIMT for small ones.
 llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
@@ -216,6 +228,7 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
   if (!spec)
     return spec.takeError();
   plan.spec = *spec;
+  plan.kernel = gemvKernel(*spec);
   return plan;
 }
 

@@ -16,6 +16,8 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace kiln::cuda_library {
@@ -27,8 +29,21 @@ struct LibraryLinearOptions {
   int64_t maxM = 16;
 };
 
-/// What one kiln.linear becomes: a resolved GEMV spec and its weight arrays.
+/// A generated kernel and its launch. Every library kernel takes
+/// (x [M, K] f16, w [N, K · bits / 8] bytes, scales [N, K / group] f16 for
+/// int8 / int4, y [M, N] f16) as bare pointers; the parameter types of the
+/// built gpu.func say how it views each buffer.
+struct LibraryKernel {
+  std::string name;
+  std::function<mlir::gpu::GPUFuncOp(mlir::OpBuilder &, mlir::gpu::GPUModuleOp)> build;
+  int64_t gridX = 1, gridY = 1, blockX = 0;
+  int64_t dynamicSharedBytes = 0;
+};
+
+/// What one kiln.linear becomes: a kernel and its weight arrays.
 struct LibraryLinear {
+  LibraryKernel kernel;
+  /// The shape and weight format (method and tiling fields unused).
   kernels::GemvSpec spec;
   /// [N, K · bits / 8] bytes in the kernel's 16-byte chunk layout (for
   /// int8 / int4 the kiln.weight payload itself, for f16 the f16 values).
