@@ -4,11 +4,11 @@
 
 // Which kiln.linear layers run on generated GEMV kernels (kernels/), and the
 // one remark naming each layer that keeps the generic kernels and why.
-// NOTE: remark: kiln-cuda-library-linear: 3 of 7 linear layers run on library GEMV kernels (f16 activations); generic kernels for
-// NOTE-SAME: batch32 (Gemm): M = 32 > 16 (no library GEMM kernel for larger batches yet)
-// NOTE-SAME: asymmetric (Gemm): zero points (the kernel is symmetric only)
-// NOTE-SAME: group16 (Gemm): group size 16 must divide K = 64 and be a multiple of 32
-// NOTE-SAME: dense_f32 (Gemm): f32 weights (kept exact; f32-weights=true rounds them to f16)
+// NOTE: remark: kiln-cuda-library-linear: 3 of 8 linear layers run on library GEMV kernels (f16 activations); generic kernels for
+// NOTE-SAME: M = 32 > 16 (no library GEMM kernel for larger batches yet): batch32 (Gemm), batch32_again (Gemm);
+// NOTE-SAME: zero points (the kernel is symmetric only): asymmetric (Gemm);
+// NOTE-SAME: group size 16 must divide K = 64 and be a multiple of 32: group16 (Gemm);
+// NOTE-SAME: f32 weights (kept exact; f32-weights=true rounds them to f16): dense_f32 (Gemm){{$}}
 
 // CHECK: module attributes {gpu.container_module}
 
@@ -78,6 +78,15 @@ func.func @batch32(%x: tensor<32x64xf32>) -> tensor<32x8xf32> {
   return %y : tensor<32x8xf32>
 }
 
+// A second layer with the same reason joins the first in the remark.
+// CHECK-LABEL: func.func @batch32_again
+// CHECK: kiln.linear
+func.func @batch32_again(%x: tensor<32x32xf16>) -> tensor<32x8xf16> {
+  %w = arith.constant dense<1.0> : tensor<8x32xf16>
+  %y = kiln.linear %x, %w : (tensor<32x32xf16>, tensor<8x32xf16>) -> tensor<32x8xf16> loc(#batch32_again)
+  return %y : tensor<32x8xf16>
+}
+
 // CHECK-LABEL: func.func @asymmetric
 // CHECK: kiln.linear
 func.func @asymmetric(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
@@ -123,5 +132,6 @@ func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 #f16 = loc("f16 (Gemm)"("m.onnx":0:0))
 #f32 = loc("dense_f32 (Gemm)"("m.onnx":0:0))
 #batch32 = loc("batch32 (Gemm)"("m.onnx":0:0))
+#batch32_again = loc("batch32_again (Gemm)"("m.onnx":0:0))
 #asymmetric = loc("asymmetric (Gemm)"("m.onnx":0:0))
 #group16 = loc("group16 (Gemm)"("m.onnx":0:0))

@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CUDALIBRARYLINEAR
@@ -204,11 +205,17 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   linear.erase();
 }
 
-/// "fc1 (Gemm): M = 32 > 16; fc2 (MatMul): zero points"
+/// "M = 32 > 16: fc1 (Gemm), fc2 (Gemm); zero points (...): fc3 (MatMul)",
+/// reasons in order of first appearance.
 std::string describeFallbacks(ArrayRef<std::pair<std::string, std::string>> fallbacks) {
+  llvm::MapVector<llvm::StringRef, std::string> layersByReason;
+  for (const auto &[layer, reason] : fallbacks) {
+    std::string &layers = layersByReason[reason];
+    layers += (layers.empty() ? "" : ", ") + layer;
+  }
   std::string text;
-  for (const auto &[layer, reason] : fallbacks)
-    text += (text.empty() ? "" : "; ") + layer + ": " + reason;
+  for (const auto &[reason, layers] : layersByReason)
+    text += (text.empty() ? "" : "; ") + reason.str() + ": " + layers;
   return text;
 }
 
