@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 
 namespace kiln {
@@ -129,6 +130,61 @@ Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr in
   return memref::GetGlobalOp::create(b, loc, type, global.getSymName());
 }
 
+/// The input as [M, K] f16 in a new buffer, viewed as the kernel's x
+/// parameter `xParam`.
+Value stageActivations(OpBuilder &b, Location loc, Value input, const kernels::GemvSpec &spec,
+                       MemRefType xParam) {
+  Type f16 = b.getF16Type();
+  auto inputType = cast<RankedTensorType>(input.getType());
+  Value x = reshapeRows(b, loc, input,
+                        RankedTensorType::get({spec.m, spec.k}, inputType.getElementType()));
+  if (inputType.getElementType() != f16)
+    x = elementwise(b, loc, x, b.getMultiDimIdentityMap(2),
+                    RankedTensorType::get({spec.m, spec.k}, f16),
+                    [&](OpBuilder &nb, Location nl, ValueRange args) {
+                      return convertFloat(nb, nl, args[0], f16);
+                    });
+  auto halfType = MemRefType::get({spec.m, spec.k}, f16);
+  SmallVector<Value> views = viewsOfNewBuffer(b, loc, spec.m * spec.k * 2, {halfType, xParam});
+  bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, views[0],
+                                                    /*restrict=*/true, /*writable=*/true);
+  return views[1];
+}
+
+/// y = f16 product [M, N] (+ bias [N]) in the result's element type.
+Value epilogue(OpBuilder &b, Location loc, Value product, Value bias, Type outElement) {
+  auto productType = cast<RankedTensorType>(product.getType());
+  SmallVector<Value> inputs = {product};
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(AffineMap::get(2, 0, b.getAffineDimExpr(1)));
+  }
+  return elementwise(b, loc, inputs, maps,
+                     RankedTensorType::get(productType.getShape(), outElement),
+                     [&](OpBuilder &nb, Location nl, ValueRange args) {
+                       Type f32 = nb.getF32Type();
+                       Value sum = convertFloat(nb, nl, args[0], f32);
+                       if (args.size() > 1)
+                         sum = arith::AddFOp::create(nb, nl, sum,
+                                                     convertFloat(nb, nl, args[1], f32));
+                       return convertFloat(nb, nl, sum, outElement);
+                     });
+}
+
+/// The launch of `kernel` with its plan's grid, block and shared memory.
+void launchKernel(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
+                  const cuda_library::LibraryKernel &launch, ValueRange operands) {
+  auto dim = [&](int64_t value) -> Value { return arith::ConstantIndexOp::create(b, loc, value); };
+  Value one = dim(1);
+  Value shared;
+  if (launch.dynamicSharedBytes > 0)
+    shared = arith::ConstantIntOp::create(b, loc, launch.dynamicSharedBytes, 32);
+  gpu::LaunchFuncOp::create(b, loc, kernel,
+                            gpu::KernelDim3{dim(launch.gridX), dim(launch.gridY), one},
+                            gpu::KernelDim3{dim(launch.blockX), one, one}, shared, operands);
+}
+
 void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   const kernels::GemvSpec &spec = plan.spec;
   gpu::GPUFuncOp kernel = kernelFor(plan.kernel);
@@ -137,30 +193,15 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   Location loc = linear.getLoc();
   Type f16 = b.getF16Type();
 
-  // Activations: [M, K] in f16, in a buffer the kernel views its own way.
-  auto inputType = cast<RankedTensorType>(linear.getInput().getType());
-  Value x = reshapeRows(b, loc, linear.getInput(),
-                        RankedTensorType::get({spec.m, spec.k}, inputType.getElementType()));
-  auto xType = RankedTensorType::get({spec.m, spec.k}, f16);
-  if (cast<RankedTensorType>(x.getType()).getElementType() != f16)
-    x = elementwise(b, loc, x, b.getMultiDimIdentityMap(2), xType,
-                    [&](OpBuilder &nb, Location nl, ValueRange args) {
-                      return convertFloat(nb, nl, args[0], f16);
-                    });
-  auto xHalfType = MemRefType::get({spec.m, spec.k}, f16);
-  SmallVector<Value> xViews = viewsOfNewBuffer(b, loc, spec.m * spec.k * 2,
-                                               {xHalfType, cast<MemRefType>(params.front())});
-  bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, xViews[0],
-                                                    /*restrict=*/true, /*writable=*/true);
-
+  SmallVector<Value> operands = {
+      stageActivations(b, loc, linear.getInput(), spec, cast<MemRefType>(params.front()))};
   // Weights and scales as constants in the kernel's layout.
   WeightBuilder arrays(b.getContext(), kInlineArrayBytes, "kiln_library." + layerName(linear));
-  SmallVector<Value> operands = {xViews[1]};
   Value weightBytes = constantGlobal(b, loc, arrays.bytes(plan.weightBytes, "weight"),
                                      "kiln_library_weight");
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   operands.push_back(memref::ViewOp::create(b, loc, params[1], weightBytes, zero, ValueRange{}));
-  if (params.size() == 4) {
+  if (!plan.scales.empty()) {
     auto scaleType = cast<MemRefType>(params[2]);
     operands.push_back(constantGlobal(
         b, loc, arrays.floats(plan.scales, scaleType.getShape(), f16, "scales"),
@@ -170,39 +211,18 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   SmallVector<Value> yViews = viewsOfNewBuffer(b, loc, spec.m * spec.n * 2,
                                                {yHalfType, cast<MemRefType>(params.back())});
   operands.push_back(yViews[1]);
+  launchKernel(b, loc, kernel, plan.kernel, operands);
 
-  const cuda_library::LibraryKernel &launch = plan.kernel;
-  auto dim = [&](int64_t value) -> Value { return arith::ConstantIndexOp::create(b, loc, value); };
-  Value one = dim(1);
-  Value shared = launch.dynamicSharedBytes > 0
-                     ? Value(arith::ConstantIntOp::create(b, loc, launch.dynamicSharedBytes, 32))
-                     : Value();
-  gpu::LaunchFuncOp::create(b, loc, kernel, gpu::KernelDim3{dim(launch.gridX), dim(launch.gridY), one},
-                            gpu::KernelDim3{dim(launch.blockX), one, one}, shared, operands);
   Value product = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get(yHalfType.getShape(), f16), yViews[0], /*restrict=*/true);
-
-  // Epilogue: f16 to the result type, plus the bias.
   auto resultType = cast<RankedTensorType>(linear.getType());
-  Type outElement = resultType.getElementType();
-  auto matrixType = RankedTensorType::get({spec.m, spec.n}, outElement);
-  SmallVector<Value> inputs = {product};
-  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(2)};
-  if (Value bias = linear.getBias()) {
-    inputs.push_back(bias);
-    maps.push_back(AffineMap::get(2, 0, b.getAffineDimExpr(1)));
-  }
-  Value out = elementwise(b, loc, inputs, maps, matrixType,
-                          [&](OpBuilder &nb, Location nl, ValueRange args) {
-                            Type f32 = nb.getF32Type();
-                            Value sum = convertFloat(nb, nl, args[0], f32);
-                            if (args.size() > 1)
-                              sum = arith::AddFOp::create(nb, nl, sum,
-                                                          convertFloat(nb, nl, args[1], f32));
-                            return convertFloat(nb, nl, sum, outElement);
-                          });
+  Value out = epilogue(b, loc, product, linear.getBias(), resultType.getElementType());
   linear.replaceAllUsesWith(reshapeRows(b, loc, out, resultType));
+  Operation *weight = linear.getWeight().getDefiningOp();
   linear.erase();
+  // Later passes would decode the now unused weight for nothing.
+  if (weight && weight->use_empty() && isPure(weight))
+    weight->erase();
 }
 
 /// "M = 32 > 16: fc1 (Gemm), fc2 (Gemm); zero points (...): fc3 (MatMul)",
