@@ -4,8 +4,8 @@
 
 // Which kiln.linear layers run on generated GEMV kernels (kernels/), and the
 // one remark naming each layer that keeps the generic kernels and why.
-// NOTE: remark: kiln-cuda-library-linear: 3 of 8 linear layers run on library GEMV kernels (f16 activations); generic kernels for
-// NOTE-SAME: M = 32 > 16 (no library GEMM kernel for larger batches yet): batch32 (Gemm), batch32_again (Gemm);
+// NOTE: remark: kiln-cuda-library-linear: 4 of 9 linear layers run on library kernels (f16 activations); generic kernels for
+// NOTE-SAME: M = 32 needs the GEMM kernel, which refuses: N = 8 must be a multiple of the block N 64 (pick another block tile): batch32 (Gemm), batch32_again (Gemm);
 // NOTE-SAME: zero points (the kernel is symmetric only): asymmetric (Gemm);
 // NOTE-SAME: group size 16 must divide K = 64 and be a multiple of 32: group16 (Gemm);
 // NOTE-SAME: f32 weights (kept exact; f32-weights=true rounds them to f16): dense_f32 (Gemm){{$}}
@@ -52,6 +52,20 @@ func.func @int8_channel(%x: tensor<2x4x64xf32>) -> tensor<2x4x8xf32> {
       : !kiln.compressed<8x64xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>
   %y = kiln.linear %x, %w : (tensor<2x4x64xf32>, !kiln.compressed<8x64xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>) -> tensor<2x4x8xf32> loc(#int8)
   return %y : tensor<2x4x8xf32>
+}
+
+// M = 32 > 16: the tensor-core GEMM (kernels/Gemm.h) with its launch shape,
+// dynamic shared memory included; it writes y as f16 pairs.
+// CHECK-LABEL: func.func @gemm_int8
+// CHECK: memref.get_global @kiln_library_scales
+// CHECK: %[[YB:.*]] = memref.alloc() : memref<4096xi8>
+// CHECK: %[[YG:.*]] = memref.view %[[YB]][%{{.*}}][] : memref<4096xi8> to memref<32x32xvector<2xf16>>
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[GEMM:gemm_int8_g64_m32_n64_k64_[a-z0-9x]+]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c{{[0-9]+}}_i32 args(%{{.*}} : memref<32x64xf16>, %{{.*}} : memref<64x16xi32>, %{{.*}} : memref<64x1xf16>, %[[YG]] : memref<32x32xvector<2xf16>>)
+func.func @gemm_int8(%x: tensor<4x8x64xf32>) -> tensor<4x8x64xf32> {
+  %w = kiln.weight payload(dense<-3> : tensor<4096xi8>) scales(dense<0.25> : tensor<64xf32>)
+      : !kiln.compressed<64x64xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>
+  %y = kiln.linear %x, %w : (tensor<4x8x64xf32>, !kiln.compressed<64x64xf32, quant = #kiln.quant<storage = si8, granularity = per_channel>>) -> tensor<4x8x64xf32> loc(#gemm)
+  return %y : tensor<4x8x64xf32>
 }
 
 // A dense f16 weight and f16 activations of rank 1: no input cast, the
@@ -122,6 +136,7 @@ func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 // CHECK: gpu.func @[[INT4]](%{{.*}}: memref<1x8xvector<8xf16>>
 // CHECK-SAME: kernel
 // CHECK: gpu.func @gemv_tc_int8_g64_m8_n8_k64_r8u4w8s8(
+// CHECK: gpu.func @[[GEMM]](
 // CHECK: gpu.func @gemv_f16_m1_n8_k16_
 // CHECK: kiln_library.int4 (Gemm).weight{{"?}}: "0x{{[0-9A-F]+}}1212121212121212
 // CHECK: kiln_library.f16 (Gemm).weight{{"?}}: "0x{{[0-9A-F]+}}003C003C003C003C
@@ -130,6 +145,7 @@ func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 #int4 = loc("int4 (Gemm)"("m.onnx":0:0))
 #int8 = loc("int8 (Gemm)"("m.onnx":0:0))
 #f16 = loc("f16 (Gemm)"("m.onnx":0:0))
+#gemm = loc("gemm (Gemm)"("m.onnx":0:0))
 #f32 = loc("dense_f32 (Gemm)"("m.onnx":0:0))
 #batch32 = loc("batch32 (Gemm)"("m.onnx":0:0))
 #batch32_again = loc("batch32_again (Gemm)"("m.onnx":0:0))

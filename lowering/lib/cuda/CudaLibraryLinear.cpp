@@ -247,6 +247,7 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
     cuda_library::LibraryLinearOptions options;
     options.f32Weights = f32Weights;
     options.maxM = maxM;
+    options.gemm = gemm;
     SmallVector<std::pair<kiln::LinearOp, LibraryLinear>> routed;
     SmallVector<std::pair<std::string, std::string>> fallbacks;
     module.walk([&](kiln::LinearOp linear) {
@@ -266,7 +267,7 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
       InFlightDiagnostic remark = emitRemark(module.getLoc());
       remark << "kiln-cuda-library-linear: " << routed.size() << " of "
              << routed.size() + fallbacks.size()
-             << " linear layers run on library GEMV kernels (f16 activations"
+             << " linear layers run on library kernels (f16 activations"
              << (rounded ? ", f32 weights rounded to f16)" : ")");
       if (!fallbacks.empty())
         remark << "; generic kernels for " << describeFallbacks(fallbacks);

@@ -3,6 +3,7 @@
 
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
+#include "kiln/Kernels/Gemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -166,6 +167,43 @@ LibraryKernel gemvKernel(const GemvSpec &spec) {
   return kernel;
 }
 
+LibraryKernel gemmKernel(const kernels::GemmSpec &spec) {
+  LibraryKernel kernel;
+  kernel.name = kernels::gemmKernelName(spec);
+  kernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildGemmKernel(b, module, spec);
+  };
+  kernels::GemmLaunchShape launch = kernels::gemmLaunchShape(spec);
+  kernel.gridX = launch.gridX;
+  kernel.gridY = launch.gridY;
+  kernel.blockX = launch.blockX;
+  kernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+  return kernel;
+}
+
+/// The generator's message without its "... spec: " prefix.
+std::string withoutPrefix(llvm::Error error) {
+  std::string message = llvm::toString(std::move(error));
+  size_t colon = message.find(": ");
+  return colon == std::string::npos ? message : message.substr(colon + 2);
+}
+
+/// The tensor-core GEMM (kernels/Gemm.h) with its default tiling, for M
+/// above the GEMV range; the bias stays in the epilogue.
+llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
+  kernels::GemmSpec gemm;
+  gemm.format = shape.format;
+  gemm.m = shape.m;
+  gemm.n = shape.n;
+  gemm.k = shape.k;
+  gemm.groupSize = shape.groupSize;
+  llvm::Expected<kernels::GemmSpec> resolved = kernels::resolveGemmSpec(gemm);
+  if (!resolved)
+    return reason("M = " + llvm::Twine(shape.m) + " needs the GEMM kernel, which refuses: " +
+                  withoutPrefix(resolved.takeError()));
+  return gemmKernel(*resolved);
+}
+
 /// The fastest tiling that the generator accepts: tensor cores with K split
 /// over 8 warps for larger batches (bench/NOTES.md, v5), SIMT for small ones.
 llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
@@ -186,9 +224,9 @@ llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
     llvm::Expected<GemvSpec> resolved = kernels::resolveGemvSpec(candidate);
     if (resolved)
       return resolved;
-    lastError = llvm::toString(resolved.takeError());
+    lastError = withoutPrefix(resolved.takeError());
   }
-  return reason(llvm::StringRef(lastError).drop_front(llvm::StringRef("gemv spec: ").size()));
+  return reason(lastError);
 }
 
 } // namespace
@@ -210,9 +248,9 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
   if (!rows)
     return rows.takeError();
   plan.m = *rows;
-  if (plan.m > options.maxM)
+  if (plan.m > options.maxM && !options.gemm)
     return reason("M = " + llvm::Twine(plan.m) + " > " + llvm::Twine(options.maxM) +
-                  " (no library GEMM kernel for larger batches yet)");
+                  " (the GEMM kernel is switched off)");
   plan.spec.m = plan.m;
   plan.spec.n = weightType.getShape()[0];
   plan.spec.k = weightType.getShape()[1];
@@ -223,6 +261,13 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
     return reason("a compressed weight that is not a kiln.weight");
   } else if (llvm::Error error = readDenseWeight(linear.getWeight(), options, plan)) {
     return std::move(error);
+  }
+  if (plan.m > options.maxM) {
+    auto kernel = chooseGemm(plan.spec);
+    if (!kernel)
+      return kernel.takeError();
+    plan.kernel = std::move(*kernel);
+    return plan;
   }
   auto spec = chooseGemvSpec(plan.spec);
   if (!spec)

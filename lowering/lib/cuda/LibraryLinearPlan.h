@@ -27,6 +27,8 @@ struct LibraryLinearOptions {
   bool f32Weights = false;
   /// Largest M (rows of activations) a GEMV kernel takes.
   int64_t maxM = 16;
+  /// Larger M runs on the tensor-core GEMM (kernels/Gemm.h).
+  bool gemm = true;
 };
 
 /// A generated kernel and its launch. Every library kernel takes

@@ -7,8 +7,9 @@ include "mlir/Pass/PassBase.td"
 def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
   let summary = "Runs small-batch kiln.linear layers on generated GEMV kernels (kernels/)";
   let description = [{
-    A `kiln.linear` with static shapes, M <= 16 (M = product of the leading
-    input dimensions) and a weight the GEMV generator of `kernels/` reads
+    A `kiln.linear` with static shapes and a weight the kernel generators of
+    `kernels/` read: GEMV for M <= `max-m` (M = product of the leading input
+    dimensions), the tensor-core GEMM above (when its tiles divide N and K)
     (a `kiln.weight` with si8 codes per tensor / per output channel / per
     group along K, or si4 codes per group along K, symmetric, scales that
     fit f16; or a dense f16 weight, and f32 with `f32-weights`) becomes:
@@ -30,13 +31,16 @@ def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
            "also run dense f32 weights, rounded to f16 (off: f32 models keep f32 "
            "accuracy)">,
     Option<"maxM", "max-m", "int64_t", /*default=*/"16",
-           "largest M (product of the leading input dimensions) routed to GEMV">
+           "largest M (product of the leading input dimensions) routed to GEMV">,
+    Option<"gemm", "gemm", "bool", /*default=*/"true",
+           "route larger M to the tensor-core GEMM generator (kernels/Gemm.h)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::vector::VectorDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::nvgpu::NVGPUDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // KILN_LOWERING_CUDALIBRARYPASSES_TD
