@@ -40,12 +40,13 @@ func.func @int4_group32(%x: tensor<1x64xf32>, %b: tensor<8xf32>) -> tensor<1x8xf
   return %y : tensor<1x8xf32>
 }
 
-// int8 per output channel, M = 2 x 4 = 8: tensor cores with K split over 8
-// warps; the [2, 4, K] input is collapsed to [8, K] and the result expanded.
+// int8 per output channel, M = 2 x 4 = 8 (SIMT: the tensor-core GEMV is off
+// until its PTX lowers in the CUDA target); the [2, 4, K] input is collapsed
+// to [8, K] and the result expanded.
 // CHECK-LABEL: func.func @int8_channel
 // CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x4x64xf32> into tensor<8x64xf32>
 // CHECK: memref.get_global @kiln_library_scales_{{[0-9]+}} : memref<8x1xf16>
-// CHECK: gpu.launch_func @kiln_library_kernels::@gemv_tc_int8_g64_m8_n8_k64_r8u4w8s8 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT8:gemv_int8_g64_m8_n8_k64_r2u2w4]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}})
 // CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 4, 8] : tensor<8x8xf32> into tensor<2x4x8xf32>
 func.func @int8_channel(%x: tensor<2x4x64xf32>) -> tensor<2x4x8xf32> {
   %w = kiln.weight payload(dense<-3> : tensor<512xi8>) scales(dense<0.25> : tensor<8xf32>)
@@ -135,7 +136,7 @@ func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 // CHECK: gpu.module @kiln_library_kernels
 // CHECK: gpu.func @[[INT4]](%{{.*}}: memref<1x8xvector<8xf16>>
 // CHECK-SAME: kernel
-// CHECK: gpu.func @gemv_tc_int8_g64_m8_n8_k64_r8u4w8s8(
+// CHECK: gpu.func @[[INT8]](
 // CHECK: gpu.func @[[GEMM]](
 // CHECK: gpu.func @gemv_f16_m1_n8_k16_
 // CHECK: kiln_library.int4 (Gemm).weight{{"?}}: "0x{{[0-9A-F]+}}1212121212121212
