@@ -29,6 +29,7 @@ set -uo pipefail
 MODELS=(
   "mlp.b1 examples/mlp/mlp.onnx --dim=batch=1"
   "mlp.b4 examples/mlp/mlp.onnx --dim=batch=4"
+  "mlp.b16 examples/mlp/mlp.onnx --dim=batch=16"
   "mlp.b256 examples/mlp/mlp.onnx --dim=batch=256"
 )
 for f in test/models/real/*.onnx; do
