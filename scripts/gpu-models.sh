@@ -6,7 +6,9 @@
 # fp32, f16 (--precision=f16), int8 and int4 (group 32) weights.
 #
 # Tolerances: an output passes when max|gpu - ref| <= TOL * max(1, max|ref|).
-#   vs host, fp32/int8/int4: 1e-4 (same arithmetic, only summation order and
+#   vs host, int8/int4: 1e-2 (linears run on library kernels with f16
+#     activations and outputs, docs/cuda-target.md);
+#   vs host, fp32: 1e-4 (same arithmetic, only summation order and
 #     libdevice vs libm transcendentals differ);
 #   vs host, f16: 3e-2 (the host runs f32; activations and weights are stored
 #     as f16, about 3 decimal digits, through up to a few dozen layers);
@@ -25,7 +27,9 @@ set -uo pipefail
 
 # Static shapes for the CUDA target: each model's symbolic dims pinned.
 MODELS=(
+  "mlp.b1 examples/mlp/mlp.onnx --dim=batch=1"
   "mlp.b4 examples/mlp/mlp.onnx --dim=batch=4"
+  "mlp.b16 examples/mlp/mlp.onnx --dim=batch=16"
   "mlp.b256 examples/mlp/mlp.onnx --dim=batch=256"
 )
 for f in test/models/real/*.onnx; do
@@ -44,7 +48,9 @@ VARIANTS=(
 )
 
 # tolerance against the host target and against onnxruntime, per variant tag
-host_tolerance() { case $1 in f16) echo 3e-2 ;; *) echo 1e-4 ;; esac; }
+host_tolerance() {
+  case $1 in f16) echo 3e-2 ;; int8 | int4) echo 1e-2 ;; *) echo 1e-4 ;; esac
+}
 ort_tolerance() { case $1 in fp32) echo 1e-3 ;; f16) echo 3e-2 ;; *) echo 1e9 ;; esac; }
 
 # One case: the host library and references here, the CUDA library for the
@@ -85,6 +91,8 @@ pack() {
   cp "$build/bin/kiln-run-cuda-model" "$0" "$dest/" || return 2
   for model in "${MODELS[@]}"; do
     read -r name path dims <<<"$model"
+    # KILN_GPU_MODELS_ONLY=REGEX packs only the matching model names.
+    [[ $name =~ ${KILN_GPU_MODELS_ONLY:-.} ]] || continue
     for variant in "${VARIANTS[@]}"; do
       IFS='|' read -r tag flags cuda_flags <<<"$variant"
       while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done

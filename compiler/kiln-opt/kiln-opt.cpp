@@ -3,6 +3,7 @@
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/CudaCodegenPasses.h"
+#include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -21,6 +22,7 @@ int main(int argc, char **argv) {
   kiln::registerHostPipelines();
   kiln::registerKilnCudaPasses();
   kiln::registerKilnCudaCodegenPasses();
+  kiln::registerKilnCudaLibraryPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;

@@ -1,5 +1,6 @@
 //===- CudaPipeline.cpp - kiln IR to host launches plus GPU kernels ------===//
 #include "kiln/Lowering/CudaCodegenPasses.h"
+#include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -50,6 +51,13 @@ void buildCudaLoopsPipeline(OpPassManager &pm, const CudaLoweringOptions &option
 }
 
 void buildCudaLoweringPipeline(OpPassManager &pm, const CudaLoweringOptions &options) {
+  // Linears that generated kernels (kernels/) can run become launches of
+  // them while their weights are still kiln.weight ops (not part of the
+  // loops pipeline, which also runs on the CPU in tests). With f16
+  // activations, f32 weights may be rounded to f16 too.
+  CudaLibraryLinearOptions library;
+  library.f32Weights = options.f16Activations;
+  pm.addPass(createCudaLibraryLinear(library));
   buildCudaLoopsPipeline(pm, options);
   addKernelFormation(pm);
 }

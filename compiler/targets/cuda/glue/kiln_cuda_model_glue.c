@@ -88,7 +88,9 @@ static kiln_status enqueue_step(kiln_cuda_runtime *runtime, const run_args *run,
   }
   if (step->kind == KILN_CUDA_STEP_COPY)
     return kiln_cuda_memcpy(runtime, values[0], values[1], (size_t)step->bytes);
-  return kiln_cuda_launch(runtime, step->kernel, step->grid, step->block, 0, params);
+  /* A launch's `bytes` is its dynamic shared memory (kiln_cuda_plan.h). */
+  return kiln_cuda_launch(runtime, step->kernel, step->grid, step->block, (uint32_t)step->bytes,
+                          params);
 }
 
 static kiln_status enqueue_model(kiln_cuda_runtime *runtime, void *user) {

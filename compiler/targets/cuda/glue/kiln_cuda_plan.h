@@ -40,7 +40,7 @@ typedef struct kiln_cuda_step {
   uint32_t block[3];
   uint32_t first_arg;
   uint32_t num_args;
-  uint64_t bytes;
+  uint64_t bytes; /* copy: bytes to copy; launch: dynamic shared memory bytes */
 } kiln_cuda_step;
 
 /* Weight bytes in the .so, copied into their arena buffer at create. */

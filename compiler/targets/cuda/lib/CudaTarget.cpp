@@ -149,6 +149,13 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   return commitStagedFile(linkedPath, outputPath);
 }
 
+uint64_t totalWeightBytes(const LaunchPlan &plan) {
+  uint64_t total = 0;
+  for (const PlanWeight &weight : plan.weights)
+    total += weight.bytes.size();
+  return total;
+}
+
 llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInputs,
                                         const CudaTargetOptions &options) {
   mlir::PassManager pm(module.getContext());
@@ -234,6 +241,9 @@ llvm::Error compileForCuda(mlir::ModuleOp module, const CudaTargetOptions &optio
   if (!plan)
     return plan.takeError();
   clock.done("lowering to kernels and a launch plan");
+  if (options.verbose)
+    llvm::errs() << "kilnc: device weights: " << totalWeightBytes(*plan) << " bytes in "
+                 << plan->weights.size() << " arrays\n";
   auto images = buildImages(module, options.gpuArchs);
   if (!images)
     return images.takeError();

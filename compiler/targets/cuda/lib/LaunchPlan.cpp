@@ -245,6 +245,14 @@ private:
         return dim.takeError();
       (i < 3 ? step.grid[i] : step.block[i - 3]) = *dim;
     }
+    if (Value shared = launch.getDynamicSharedMemorySize()) {
+      APInt bytes;
+      if (!matchPattern(shared, m_ConstantInt(&bytes)) || bytes.isNegative() ||
+          bytes.getZExtValue() > UINT32_MAX)
+        return opError(launch, "kernel '" + name +
+                                   "' needs a constant amount of dynamic shared memory");
+      step.bytes = bytes.getZExtValue();
+    }
     if (launch.getKernelOperands().size() > kMaxKernelArgs)
       return opError(launch, "a kernel with more than 256 parameters");
     for (Value operand : launch.getKernelOperands()) {

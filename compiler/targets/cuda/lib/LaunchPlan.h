@@ -27,7 +27,7 @@ struct PlanStep {
   std::array<uint32_t, 3> grid{1, 1, 1};
   std::array<uint32_t, 3> block{1, 1, 1};
   std::vector<PlanArg> args; // Copy: {destination, source}
-  uint64_t bytes = 0;
+  uint64_t bytes = 0; // Copy: bytes to copy; Launch: dynamic shared memory
 };
 
 struct PlanBuffer {

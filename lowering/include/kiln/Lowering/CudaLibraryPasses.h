@@ -1,0 +1,28 @@
+//===- CudaLibraryPasses.h - library kernels for the CUDA target ---------===//
+#ifndef KILN_LOWERING_CUDALIBRARYPASSES_H
+#define KILN_LOWERING_CUDALIBRARYPASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "kiln/Lowering/CudaLibraryPasses.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/Lowering/CudaLibraryPasses.h.inc"
+
+} // namespace kiln
+
+#endif // KILN_LOWERING_CUDALIBRARYPASSES_H

@@ -1,0 +1,284 @@
+//===- LibraryLinearPlan.cpp - which kiln.linear a library kernel can run ===//
+#include "LibraryLinearPlan.h"
+
+#include "kiln/Dialect/Codec.h"
+#include "kiln/Dialect/Semantics.h"
+#include "kiln/Kernels/Gemm.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kiln::cuda_library {
+namespace {
+
+using kernels::GemvMethod;
+using kernels::GemvSpec;
+using kernels::WeightFormat;
+
+constexpr float kF16Max = 65504.0f;
+constexpr float kF16MinNormal = 6.103515625e-05f;
+
+llvm::Error reason(const llvm::Twine &text) { return llvm::createStringError(text); }
+
+bool isF16OrF32(Type type) { return type.isF16() || type.isF32(); }
+
+/// M: the product of the input's leading dimensions.
+llvm::Expected<int64_t> batchRows(RankedTensorType input) {
+  ArrayRef<int64_t> leading = input.getShape().drop_back();
+  std::optional<int64_t> rows = codec::checkedProduct(leading.data(), leading.size());
+  if (!rows)
+    return reason("the batch size overflows");
+  return *rows;
+}
+
+/// The weight encoding the kernel reads, from a kiln.weight.
+struct Encoding {
+  WeightFormat format = WeightFormat::Int8;
+  int64_t groupSize = 0; // 0: one scale per output row
+  int64_t scaleCount = 0;
+  bool perTensor = false;
+};
+
+llvm::Expected<Encoding> matchEncoding(kiln::WeightOp weight, int64_t n, int64_t k) {
+  kiln::CompressedType type = weight.getType();
+  if (type.getSparsity())
+    return reason("sparse weight");
+  if (type.getLowRank())
+    return reason("low-rank weight");
+  kiln::QuantEncodingAttr quant = type.getQuant();
+  if (!quant)
+    return reason("compressed weight without quantization");
+  if (quant.getScheme() != kiln::QuantScheme::Linear || quant.isFloatStorage())
+    return reason("non-linear or fp8 codes");
+  if (weight.getZeroPointsAttr() || !quant.getSymmetric())
+    return reason("zero points (the kernel is symmetric only)");
+  if (!quant.isSignedStorage())
+    return reason("unsigned codes");
+  Encoding encoding;
+  if (quant.getBits() == 8)
+    encoding.format = WeightFormat::Int8;
+  else if (quant.getBits() == 4)
+    encoding.format = WeightFormat::Int4;
+  else
+    return reason(llvm::Twine(quant.getBits()) + "-bit codes (the kernel reads 4 and 8)");
+  switch (quant.getGranularity()) {
+  case kiln::QuantGranularity::PerTensor:
+    encoding.perTensor = true;
+    encoding.scaleCount = 1;
+    break;
+  case kiln::QuantGranularity::PerChannel:
+    if (quant.getAxis() != 0)
+      return reason("per-channel scales along K");
+    encoding.scaleCount = n;
+    break;
+  case kiln::QuantGranularity::PerGroup:
+    if (quant.getAxis() != 1 || quant.getGroupSize() <= 0 || k % quant.getGroupSize() != 0)
+      return reason("groups that are not along K");
+    encoding.groupSize = quant.getGroupSize();
+    encoding.scaleCount = n * (k / encoding.groupSize);
+    break;
+  }
+  return encoding;
+}
+
+llvm::Error checkF16Range(ArrayRef<float> values, llvm::StringRef what, bool allowSubnormal) {
+  for (float value : values) {
+    float magnitude = std::fabs(value);
+    if (!std::isfinite(value) || magnitude > kF16Max ||
+        (!allowSubnormal && magnitude != 0 && magnitude < kF16MinNormal))
+      return reason(what + " outside the f16 range (" + std::to_string(value) + ")");
+  }
+  return llvm::Error::success();
+}
+
+/// Fills the format, group size and arrays from a kiln.weight.
+llvm::Error readQuantizedWeight(kiln::WeightOp weight, LibraryLinear &plan) {
+  auto encoding = matchEncoding(weight, plan.spec.n, plan.spec.k);
+  if (!encoding)
+    return encoding.takeError();
+  plan.spec.format = encoding->format;
+  plan.spec.groupSize = encoding->groupSize;
+  if (!weight.getScales())
+    return reason("no scales");
+  FailureOr<std::vector<float>> scales = getElementsAsFloats(*weight.getScales());
+  if (failed(scales) || int64_t(scales->size()) != encoding->scaleCount)
+    return reason("unreadable scales");
+  llvm::Error range = checkF16Range(*scales, "scales", /*allowSubnormal=*/false);
+  if (range)
+    return range;
+  plan.scales = encoding->perTensor ? std::vector<float>(plan.spec.n, scales->front())
+                                    : std::move(*scales);
+  FailureOr<std::vector<uint8_t>> payload = getElementBytes(weight.getPayload());
+  int64_t expected = plan.spec.n * (plan.spec.k * kernels::weightBits(encoding->format) / 8);
+  if (failed(payload) || int64_t(payload->size()) != expected)
+    return reason("payload size does not match the weight shape");
+  plan.weightBytes = std::move(*payload);
+  return llvm::Error::success();
+}
+
+/// Fills the f16 weight bytes from a dense constant.
+llvm::Error readDenseWeight(Value weight, const LibraryLinearOptions &options,
+                            LibraryLinear &plan) {
+  ElementsAttr values;
+  if (!matchPattern(weight, m_Constant(&values)))
+    return reason("weight is not a constant");
+  auto type = cast<RankedTensorType>(values.getType());
+  if (type.getElementType().isF32() && !options.f32Weights)
+    return reason("f32 weights (kept exact; f32-weights=true rounds them to f16)");
+  if (!isF16OrF32(type.getElementType()))
+    return reason("dense weights of a type other than f16 or f32");
+  plan.spec.format = WeightFormat::F16;
+  plan.spec.groupSize = 0;
+  if (type.getElementType().isF16()) {
+    FailureOr<std::vector<uint8_t>> bytes = getElementBytes(values);
+    if (failed(bytes))
+      return reason("unreadable weight");
+    plan.weightBytes = std::move(*bytes);
+    return llvm::Error::success();
+  }
+  FailureOr<std::vector<float>> floats = getElementsAsFloats(values);
+  if (failed(floats))
+    return reason("unreadable weight");
+  llvm::Error range = checkF16Range(*floats, "weights", /*allowSubnormal=*/true);
+  if (range)
+    return range;
+  auto halfType = RankedTensorType::get(type.getShape(), Float16Type::get(type.getContext()));
+  FailureOr<std::vector<uint8_t>> bytes = getElementBytes(buildDenseFloats(halfType, *floats));
+  if (failed(bytes))
+    return reason("unreadable weight");
+  plan.weightBytes = std::move(*bytes);
+  plan.roundedF32 = true;
+  return llvm::Error::success();
+}
+
+LibraryKernel gemvKernel(const GemvSpec &spec) {
+  LibraryKernel kernel;
+  kernel.name = kernels::gemvKernelName(spec);
+  kernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildGemvKernel(b, module, spec);
+  };
+  kernels::LaunchShape launch = kernels::gemvLaunchShape(spec);
+  kernel.gridX = launch.gridX;
+  kernel.blockX = launch.blockX;
+  return kernel;
+}
+
+LibraryKernel gemmKernel(const kernels::GemmSpec &spec) {
+  LibraryKernel kernel;
+  kernel.name = kernels::gemmKernelName(spec);
+  kernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildGemmKernel(b, module, spec);
+  };
+  kernels::GemmLaunchShape launch = kernels::gemmLaunchShape(spec);
+  kernel.gridX = launch.gridX;
+  kernel.gridY = launch.gridY;
+  kernel.blockX = launch.blockX;
+  kernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+  return kernel;
+}
+
+/// The generator's message without its "... spec: " prefix.
+std::string withoutPrefix(llvm::Error error) {
+  std::string message = llvm::toString(std::move(error));
+  size_t colon = message.find(": ");
+  return colon == std::string::npos ? message : message.substr(colon + 2);
+}
+
+/// The tensor-core GEMM (kernels/Gemm.h) with its default tiling, for M
+/// above the GEMV range; the bias stays in the epilogue.
+llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
+  kernels::GemmSpec gemm;
+  gemm.format = shape.format;
+  gemm.m = shape.m;
+  gemm.n = shape.n;
+  gemm.k = shape.k;
+  gemm.groupSize = shape.groupSize;
+  llvm::Expected<kernels::GemmSpec> resolved = kernels::resolveGemmSpec(gemm);
+  if (!resolved)
+    return reason("M = " + llvm::Twine(shape.m) + " needs the GEMM kernel, which refuses: " +
+                  withoutPrefix(resolved.takeError()));
+  return gemmKernel(*resolved);
+}
+
+/// The fastest tiling that the generator accepts: SIMT. The tensor-core
+/// GEMV (faster for M >= 8, bench/NOTES.md v5) is off: its workgroup
+/// attribution does not survive the CUDA target's PTX lowering yet
+/// (unrealized_conversion_cast); `tensorCoreGemv` turns it back on.
+constexpr bool tensorCoreGemv = false;
+
+llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
+  SmallVector<GemvSpec> candidates;
+  if (tensorCoreGemv && shape.m >= 8) {
+    GemvSpec split = shape;
+    split.method = GemvMethod::MmaSync;
+    split.warpsPerBlock = 8;
+    split.kSplit = 8;
+    candidates.push_back(split);
+    GemvSpec mma = shape;
+    mma.method = GemvMethod::MmaSync;
+    candidates.push_back(mma);
+  }
+  candidates.push_back(shape); // SIMT with the generator's defaults
+  std::string lastError;
+  for (const GemvSpec &candidate : candidates) {
+    llvm::Expected<GemvSpec> resolved = kernels::resolveGemvSpec(candidate);
+    if (resolved)
+      return resolved;
+    lastError = withoutPrefix(resolved.takeError());
+  }
+  return reason(lastError);
+}
+
+} // namespace
+
+llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
+                                                const LibraryLinearOptions &options) {
+  auto input = cast<RankedTensorType>(linear.getInput().getType());
+  auto result = cast<RankedTensorType>(linear.getType());
+  auto weightType = cast<ShapedType>(linear.getWeight().getType());
+  if (!input.hasStaticShape() || !result.hasStaticShape() || !weightType.hasStaticShape())
+    return reason("dynamic shapes");
+  if (!isF16OrF32(input.getElementType()) || !isF16OrF32(result.getElementType()))
+    return reason("activations of a type other than f16 or f32");
+  if (Value bias = linear.getBias();
+      bias && !isF16OrF32(cast<RankedTensorType>(bias.getType()).getElementType()))
+    return reason("a bias of a type other than f16 or f32");
+  LibraryLinear plan;
+  auto rows = batchRows(input);
+  if (!rows)
+    return rows.takeError();
+  plan.m = *rows;
+  if (plan.m > options.maxM && !options.gemm)
+    return reason("M = " + llvm::Twine(plan.m) + " > " + llvm::Twine(options.maxM) +
+                  " (the GEMM kernel is switched off)");
+  plan.spec.m = plan.m;
+  plan.spec.n = weightType.getShape()[0];
+  plan.spec.k = weightType.getShape()[1];
+  if (auto weight = linear.getWeight().getDefiningOp<kiln::WeightOp>()) {
+    if (llvm::Error error = readQuantizedWeight(weight, plan))
+      return std::move(error);
+  } else if (isa<kiln::CompressedType>(linear.getWeight().getType())) {
+    return reason("a compressed weight that is not a kiln.weight");
+  } else if (llvm::Error error = readDenseWeight(linear.getWeight(), options, plan)) {
+    return std::move(error);
+  }
+  if (plan.m > options.maxM) {
+    auto kernel = chooseGemm(plan.spec);
+    if (!kernel)
+      return kernel.takeError();
+    plan.kernel = std::move(*kernel);
+    return plan;
+  }
+  auto spec = chooseGemvSpec(plan.spec);
+  if (!spec)
+    return spec.takeError();
+  plan.spec = *spec;
+  plan.kernel = gemvKernel(*spec);
+  return plan;
+}
+
+} // namespace kiln::cuda_library
