@@ -67,6 +67,8 @@ static int compileHost(ModuleOp module, const DriverOptions &options) {
   hostOptions.name = options.modelName;
   hostOptions.outputPath = options.outputPath;
   hostOptions.verbose = options.timeStages;
+  hostOptions.externalWeights = options.externalWeights;
+  hostOptions.sanitizedGlue = options.sanitizedGlue;
   if (!options.cpu.empty())
     hostOptions.cpu = options.cpu;
   switch (options.emit) {
@@ -103,6 +105,9 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
 }
 
 int runDriver(const DriverOptions &options) {
+  if (options.externalWeights && options.target != Target::Host)
+    return fail("--weights=external needs --target=host (the CUDA target keeps its weights in "
+                "the library)");
   if (options.precision == Precision::F16 && options.target != Target::Cuda)
     return fail("--precision=f16 is implemented for --target=cuda only");
   DialectRegistry registry;

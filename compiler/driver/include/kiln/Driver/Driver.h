@@ -31,6 +31,12 @@ struct DriverOptions {
   /// Host target: C symbol prefix and CPU (empty: the target's default).
   std::string modelName = "model";
   std::string cpu;
+  /// Host target: the constant tensors go to <name>.safetensors beside the
+  /// library instead of into it (--weights=external).
+  bool externalWeights = false;
+  /// Host target: link the ASan/UBSan build of the model's C glue (hidden
+  /// --sanitized-glue, for the sanitizer test builds).
+  bool sanitizedGlue = false;
   /// CUDA target: comma-separated ptxas architectures (empty: the default).
   std::string gpuArchs;
   /// CUDA target: F16 stores activations and weights as f16 (f32 math).
