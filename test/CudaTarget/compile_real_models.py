@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Compiles models with kilnc --target=cuda and checks their PTX, two at a time.
 
-    compile_real_models.py KILNC PTXAS OUTDIR MODEL.onnx...
+    compile_real_models.py KILNC PTXAS OUTDIR MODEL.onnx... [-- KILNC_FLAG...]
 
-Torchscript exports have a symbolic batch dimension, pinned to 1. Each
+Models other than dynamo exports have a symbolic batch dimension, pinned
+to 1; flags after `--` go to every kilnc call (e.g. --quantize=int4). Each
 library must embed two cubins (sm_90a, sm_80) and PTX that ptxas assembles
 for sm_80 and sm_90a. Prints one line per model; exits non-zero if any fails.
 """
@@ -17,12 +18,13 @@ import check_cuda_so
 ARCHS = ["sm_80", "sm_90a"]
 
 
-def compile_and_check(kilnc, ptxas, outdir, model):
+def compile_and_check(kilnc, ptxas, outdir, model, flags):
     name = os.path.basename(model)[: -len(".onnx")]
     lib = os.path.join(outdir, name, "libm.so")
     os.makedirs(os.path.dirname(lib), exist_ok=True)
     command = [kilnc, model, "--target=cuda", "--gpu-arch=sm_90a,sm_80", "--name=m", "-o", lib]
-    if name.endswith(".torchscript"):
+    command += flags
+    if not name.endswith(".dynamo"):
         command.append("--dim=batch=1")
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -46,9 +48,12 @@ def compile_and_check(kilnc, ptxas, outdir, model):
 
 
 def main():
-    kilnc, ptxas, outdir, models = sys.argv[1], sys.argv[2], sys.argv[3], sorted(sys.argv[4:])
+    kilnc, ptxas, outdir, rest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    flags = rest[rest.index("--") + 1:] if "--" in rest else []
+    models = sorted(rest[:rest.index("--")] if "--" in rest else rest)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda m: compile_and_check(kilnc, ptxas, outdir, m), models))
+        results = list(pool.map(lambda m: compile_and_check(kilnc, ptxas, outdir, m, flags),
+                                models))
     for line, _ in results:
         print(line, flush=True)
     sys.exit(0 if all(ok for _, ok in results) else 1)

@@ -128,3 +128,23 @@ func.func @broadcast_after_elementwise(%x: memref<4xf32>, %y: memref<4x8xf32>) {
   }
   return
 }
+
+// Not fused: a contraction after a row reduction reads the whole row too, but
+// as one nest each row's whole matmul would run in a single thread.
+// CHECK-LABEL: func.func @matmul_after_row_sum
+// CHECK: scf.parallel (%{{[^,]*}}) =
+// CHECK:   scf.for
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) =
+// CHECK:   scf.for
+// CHECK: return
+func.func @matmul_after_row_sum(%x: memref<4x8xf32>, %w: memref<8x16xf32>,
+                                %s: memref<4xf32>, %y: memref<4x16xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x8xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.addf %acc, %a : f32
+    linalg.yield %t : f32
+  }
+  linalg.matmul ins(%x, %w : memref<4x8xf32>, memref<8x16xf32>) outs(%y : memref<4x16xf32>)
+  return
+}

@@ -166,8 +166,10 @@ bool tryFuse(scf::ParallelOp first, scf::ParallelOp second) {
   unsigned numDims = first.getNumLoops();
   if (second.getNumLoops() < numDims || !sameBounds(first, second, numDims))
     return false;
-  // Extra dimensions become loops: only worth it behind a row reduction.
-  if (second.getNumLoops() > numDims && !hasInnerLoop(first))
+  // Extra dimensions become loops in the thread: only for an elementwise
+  // nest behind a row reduction (normalizing with the row's statistics), not
+  // for a contraction, whose whole row would then run in one thread.
+  if (second.getNumLoops() > numDims && (!hasInnerLoop(first) || hasInnerLoop(second)))
     return false;
   auto firstAccesses = collectAccesses(first, numDims);
   auto secondAccesses = collectAccesses(second, numDims);

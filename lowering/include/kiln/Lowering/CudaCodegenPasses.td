@@ -36,8 +36,9 @@ def CudaFuseLoopNests : Pass<"kiln-cuda-fuse-loop-nests", "::mlir::func::FuncOp"
     depends on itself, and running the second body after the first in the
     same thread is what two kernels in a row compute. This fuses
     elementwise epilogues into their contraction's kernel. When the first
-    nest loops inside its threads (a row reduction) and the second has extra
-    parallel dimensions, those become sequential loops in the thread: a
+    nest loops inside its threads (a row reduction) and the second, without
+    loops of its own (elementwise), has extra parallel dimensions, those
+    become sequential loops in the thread: a
     softmax, LayerNorm or RMSNorm becomes one kernel with a thread per row.
     Buffers reached from different allocations, arguments or globals are
     taken to be disjoint (inputs and outputs of a model must not overlap).
