@@ -178,7 +178,9 @@ def int4pack_baseline(case, m):
     return (lambda i: torch._weight_int4pack_mm(x, copies[i], case.group, sz)), err
 
 
-def compiled_dequant_linear(fmt, group):
+def dequant_linear(fmt, group):
+    """Dequantize the stored weights (int8 per channel / kiln-packed int4),
+    then F.linear: the PyTorch program the baselines run."""
     if fmt == "f16":
         def f(x, w, s):
             return F.linear(x, w)
@@ -196,7 +198,11 @@ def compiled_dequant_linear(fmt, group):
             k = codes.shape[1]
             wd = (codes.to(torch.float16).view(n, k // group, group) * s[..., None]).view(n, k)
             return F.linear(x, wd)
-    return torch.compile(f, dynamic=False)
+    return f
+
+
+def compiled_dequant_linear(fmt, group, dynamic=False):
+    return torch.compile(dequant_linear(fmt, group), dynamic=dynamic)
 
 
 # ------------------------------------------------------------ main ---------

@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
 # Runs kilnc --target=cuda models on a GPU and compares them with the host
 # target (same model, same compression, run here on the CPU) and onnxruntime.
+# Models: the example MLP, the differential tests' mlp/cnn/transformer, an
+# op-coverage model and the real exported models (test/models/real); each in
+# fp32, f16 (--precision=f16), int8 and int4 (group 32) weights.
+#
+# Tolerances: an output passes when max|gpu - ref| <= TOL * max(1, max|ref|).
+#   vs host, fp32/int8/int4: 1e-4 (same arithmetic, only summation order and
+#     libdevice vs libm transcendentals differ);
+#   vs host, f16: 3e-2 (the host runs f32; activations and weights are stored
+#     as f16, about 3 decimal digits, through up to a few dozen layers);
+#   vs onnxruntime, fp32: 1e-3; f16: 3e-2; int8/int4: reported only (the
+#     quantized weights differ from the model's by design).
 #
 #   scripts/gpu-models.sh pack BUILD_DIR DEST   here: compile every model (host + cuda),
 #                                               make inputs and references, copy the
@@ -24,65 +35,95 @@ for f in test/models/real/*.onnx; do
     *) MODELS+=("$name $f") ;;
   esac
 done
+# tag | flags for both targets | flags for the CUDA target only
 VARIANTS=(
-  "fp32"
-  "int8 --quantize=int8"
-  "int4 --quantize=int4 --group-size=32"
+  "fp32||"
+  "f16||--precision=f16"
+  "int8|--quantize=int8|"
+  "int4|--quantize=int4 --group-size=32|"
 )
+
+# tolerance against the host target and against onnxruntime, per variant tag
+host_tolerance() { case $1 in f16) echo 3e-2 ;; *) echo 1e-4 ;; esac; }
+ort_tolerance() { case $1 in fp32) echo 1e-3 ;; f16) echo 3e-2 ;; *) echo 1e9 ;; esac; }
+
+# One case: the host library and references here, the CUDA library for the
+# device. A case finished by an earlier pack (PACK_RESUME=1) is kept.
+pack_case() {
+  local kilnc=$1 python=$2 dest=$3 name=$4 path=$5 dims=$6 tag=$7 flags=$8 cuda_flags=$9
+  local case_dir=$dest/$name.$tag work
+  if [ -f "$case_dir/libm.so" ] && [ -f "$case_dir/ort/reference_0.bin" ]; then
+    echo "pack: $name $tag (kept)"
+    return 0
+  fi
+  rm -rf "$case_dir" && mkdir -p "$case_dir" && work=$(mktemp -d) || return 2
+  echo "pack: $name $tag"
+  # shellcheck disable=SC2086
+  if ! "$kilnc" "$path" --target=host --name=m $dims $flags -o "$work/libm.so" \
+         >"$work/log" 2>&1 ||
+     ! "$kilnc" "$path" --target=cuda --gpu-arch=sm_90a,sm_80 --name=m $dims $flags \
+         $cuda_flags -o "$case_dir/libm.so" >>"$work/log" 2>&1 ||
+     ! "$python" test/gpu/models/make_reference.py "$work/m.json" "$work/libm.so" m \
+         "$path" "$case_dir" >>"$work/log" 2>&1; then
+    head -c 400 "$work/log" | tr '\n' ' ' >"$case_dir/FAILED"
+    rm -f "$case_dir/libm.so"
+  fi
+  rm -rf "$work"
+}
 
 pack() {
   local build=$1 dest=$2
-  local kilnc=$build/bin/kilnc python=${KILN_PYTHON:-python3} generated
-  rm -rf "$dest" && mkdir -p "$dest" || return 2
-  generated=$(mktemp -d)
+  local kilnc=$build/bin/kilnc python=${KILN_PYTHON:-python3} generated jobs=${PACK_JOBS:-3}
+  [ "${PACK_RESUME:-0}" = 1 ] || rm -rf "$dest"
+  mkdir -p "$dest" && generated=$dest/.models && mkdir -p "$generated" || return 2
   "$python" test/gpu/models/make_ops_model.py "$generated/ops.onnx" || return 2
   MODELS+=("ops $generated/ops.onnx")
+  "$python" test/gpu/models/save_differential_models.py "$generated" >/dev/null || return 2
+  for name in mlp cnn transformer; do
+    MODELS+=("diff-$name $generated/$name.onnx --dim=batch=3")
+  done
   cp "$build/bin/kiln-run-cuda-model" "$0" "$dest/" || return 2
   for model in "${MODELS[@]}"; do
     read -r name path dims <<<"$model"
     for variant in "${VARIANTS[@]}"; do
-      read -r tag flags <<<"$variant"
-      local case_dir=$dest/$name.$tag work
-      work=$(mktemp -d)
-      mkdir -p "$case_dir"
-      echo "pack: $name $tag"
-      # shellcheck disable=SC2086
-      if ! "$kilnc" "$path" --target=host --name=m $dims $flags -o "$work/libm.so" \
-             >"$work/log" 2>&1 ||
-         ! "$kilnc" "$path" --target=cuda --gpu-arch=sm_90a,sm_80 --name=m $dims $flags \
-             -o "$case_dir/libm.so" >>"$work/log" 2>&1 ||
-         ! "$python" test/gpu/models/make_reference.py "$work/m.json" "$work/libm.so" m \
-             "$path" "$case_dir" >>"$work/log" 2>&1; then
-        head -c 400 "$work/log" | tr '\n' ' ' >"$case_dir/FAILED"
-        rm -f "$case_dir/libm.so"
-      fi
-      rm -rf "$work"
+      IFS='|' read -r tag flags cuda_flags <<<"$variant"
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+      pack_case "$kilnc" "$python" "$dest" "$name" "$path" "$dims" "$tag" "$flags" \
+        "$cuda_flags" &
     done
   done
+  wait
   rm -rf "$generated"
+  # The device tool carries at most 64 MiB: the cases travel compressed.
+  (cd "$dest" && find . -mindepth 1 -maxdepth 1 -type d -printf '%P\n' | sort |
+     tar -czf cases.tar.gz -T - && find . -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +) ||
+    return 2
+  du -sh "$dest"
 }
 
 run() {
-  local dest=$1 out=${OUT:-/tmp}/gpu-models.txt
+  local dest=$1 out=${OUT:-/tmp}/gpu-models.txt cases=$1
+  if [ -f "$dest/cases.tar.gz" ]; then
+    cases=$(mktemp -d) && tar -C "$cases" -xzf "$dest/cases.tar.gz" || return 2
+  fi
   {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "device: $(nvidia-smi --query-gpu=name,driver_version,compute_cap --format=csv,noheader 2>&1)"
     local status=0
-    for case_dir in "$dest"/*/; do
+    for case_dir in "$cases"/*/; do
       local case_name
       case_name=$(basename "$case_dir")
       if [ -f "$case_dir/FAILED" ]; then
         echo "== $case_name: not compiled: $(cat "$case_dir/FAILED")"
         continue
       fi
-      # Against the host target: same arithmetic up to summation order.
-      echo "== $case_name vs host"
-      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/host" 1e-4 || status=1
-      # Against onnxruntime: reported; quantized variants differ by design.
-      echo "== $case_name vs onnxruntime"
-      local tolerance=1e-4
-      case $case_name in *.fp32) ;; *) tolerance=1e9 ;; esac
-      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/ort" "$tolerance" || status=1
+      local tag=${case_name##*.}
+      echo "== $case_name vs host (tolerance $(host_tolerance "$tag"))"
+      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/host" \
+        "$(host_tolerance "$tag")" || status=1
+      echo "== $case_name vs onnxruntime (tolerance $(ort_tolerance "$tag"))"
+      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/ort" \
+        "$(ort_tolerance "$tag")" || status=1
     done
     echo "exit: $status"
     return $status

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Packs what the GPU benchmark run needs into one folder and prints the
+# Packs what the GPU benchmark runs need into one folder and prints the
 # command to run there (the device machine has no MLIR/LLVM, so kernels are
-# generated and assembled here).
+# generated and assembled here): the GEMV sweep (gemv.*, bench/gemv_bench.py)
+# and the linear-layer benchmark (linear.*, bench/linear_bench.py: GEMV for
+# M <= 16, tensor-core GEMM for M >= 128).
 #
 #   scripts/gpu-pack.sh [DEST] [BUILD_DIR]
 #     DEST       default: <repo>/.carry/gpu
 #     BUILD_DIR  default: <repo>/build (must contain bin/kiln-kernelgen)
+#   then on the GPU machine: DEST/run.sh [gemv|linear|all]   (default: gemv)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dest=${1:-$repo/.carry/gpu}
@@ -36,12 +39,35 @@ for spec in n4096:k4096:r1:p528 n4096:k4096:r1:p264 n4096:k4096:r2:p396 \
             n4096:k11008:r1:p264 n8192:k8192:r1:p264; do
   specs+=(--kernel="int4:m1:${spec%%:r*}:g128:r${spec#*:r}")
 done
+# Linear-layer benchmark: the best GEMV tilings of the sweep for M = 1 and
+# 16, GEMM block tilings (t BMxBNxBK, w warps, s stages) for M = 128 and
+# 2048; plus checked-only kernels for an M tail and the bias epilogue.
+linear=()
+for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
+  for fmt in f16 int8:g0 int4:g128; do
+    f=${fmt%%:*}; g=${fmt#$f}
+    for tile in r2:u16 r2:u8 r4:u8 r1:u16; do linear+=(--kernel="$fmt:m1:$nk:$tile"); done
+    for tile in r16:u4:w8:s8 r32:u4:w8:s8; do linear+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
+    for tile in t64x64x64:w2x2:s4 t64x64x64:w2x2:s3 t64x32x64:w2x2:s4; do
+      linear+=(--kernel="gemm:$f:m128:$nk$g:$tile"); done
+    for tile in t128x128x64:w2x2:s3 t128x128x32:w2x2:s4 t128x128x64:w2x4:s3 t128x128x64:w2x2:s4; do
+      linear+=(--kernel="gemm:$f:m2048:$nk$g:$tile"); done
+  done
+done
+for fmt in f16 int8:g0 int4:g128; do
+  f=${fmt%%:*}; g=${fmt#$f}
+  linear+=(--kernel="gemm:$f:m2000:n4096:k4096$g" --kernel="gemm:$f:m200:n4096:k4096$g:bias")
+  linear+=(--kernel="gemm:$f:m37:n11008:k4096$g:bias")
+done
 mkdir -p "$dest"
-echo "gpu-pack: generating ${#specs[@]} kernels for $arch into $dest" >&2
+echo "gpu-pack: generating ${#specs[@]} GEMV sweep kernels for $arch into $dest" >&2
 "$gen" "${specs[@]}" --gpu-arch="$arch" --emit=ptx -o "$dest/gemv.ptx"
 "$gen" "${specs[@]}" --gpu-arch="$arch" --emit=cubin -o "$dest/gemv.cubin" \
   --manifest="$dest/gemv.json"
-cp "$repo/bench/gemv_bench.py" "$dest/"
+echo "gpu-pack: generating ${#linear[@]} linear-layer kernels for $arch into $dest" >&2
+"$gen" "${linear[@]}" --gpu-arch="$arch" --emit=cubin -o "$dest/linear.cubin" \
+  --manifest="$dest/linear.json"
+cp "$repo/bench/gemv_bench.py" "$repo/bench/linear_bench.py" "$dest/"
 cat > "$dest/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Runs on the GPU machine from this folder; results go to ${OUT:-./out}.
@@ -49,9 +75,18 @@ set -uo pipefail
 cd "$(dirname "$0")"
 out=${OUT:-$PWD/out}
 mkdir -p "$out"
+what=${1:-gemv}
+shift || true
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$out/nvidia-smi.csv"
-PYTHONUNBUFFERED=1 python3 gemv_bench.py --cubin gemv.cubin --manifest gemv.json --out "$out" 2>&1 | tee "$out/gemv_bench.log"
+rc=0
+if [[ $what == gemv || $what == all ]]; then
+  PYTHONUNBUFFERED=1 python3 gemv_bench.py --cubin gemv.cubin --manifest gemv.json --out "$out" 2>&1 | tee "$out/gemv_bench.log" || rc=1
+fi
+if [[ $what == linear || $what == all ]]; then
+  PYTHONUNBUFFERED=1 python3 linear_bench.py --cubin linear.cubin --manifest linear.json --out "$out" "$@" 2>&1 | tee "$out/linear_bench.log" || rc=1
+fi
+exit $rc
 RUN
 chmod +x "$dest/run.sh"
 du -sh "$dest" >&2
-echo "run on the GPU machine: cd ${dest#$repo/} && ./run.sh"
+echo "run on the GPU machine: cd ${dest#$repo/} && ./run.sh [gemv|linear|all]"

@@ -1,6 +1,7 @@
 //===- kiln-kernelgen.cpp - write generated GPU kernels as MLIR/PTX/cubin -===//
 //
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
+//                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
 //
@@ -9,6 +10,7 @@
 // loader (the benchmark, tests) needs no knowledge of the generator.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 
@@ -24,6 +26,8 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <variant>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -31,8 +35,11 @@ namespace {
 
 llvm::cl::list<std::string> kernelSpecs(
     "kernel",
-    llvm::cl::desc("kernel to generate: FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS][:sKSPLIT][:pBLOCKS], "
-                   "FORMAT = f16 | int8 | int4; tc = tensor cores (repeatable)"),
+    llvm::cl::desc("kernel to generate (repeatable): a GEMV "
+                   "FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS][:sKSPLIT][:pBLOCKS] "
+                   "(tc = tensor cores) or a GEMM "
+                   "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias]; "
+                   "FORMAT = f16 | int8 | int4"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -92,14 +99,102 @@ llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
   return *resolved;
 }
 
-llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
-  kernels::LaunchShape launch = kernels::gemvLaunchShape(spec);
+/// Parses "AxB" or "AxBxC" into `out` (as many numbers as it has slots).
+bool parseDims(llvm::StringRef text, llvm::MutableArrayRef<int64_t> out) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, 'x');
+  if (parts.size() != out.size())
+    return false;
+  for (auto [part, value] : llvm::zip(parts, out))
+    if (part.getAsInteger(10, value))
+      return false;
+  return true;
+}
+
+llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  kernels::GemmSpec spec;
+  std::optional<kernels::WeightFormat> format =
+      fields.size() > 1 ? kernels::parseWeightFormat(fields[1]) : std::nullopt;
+  if (!format)
+    return parseError(text, "a GEMM needs a weight format after 'gemm:' (f16, int8 or int4)");
+  spec.format = *format;
+  bool sawM = false, sawN = false, sawK = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "bias") {
+      spec.bias = true;
+      continue;
+    }
+    llvm::StringRef value = field.drop_front();
+    bool ok = field.size() >= 2;
+    switch (ok ? field.front() : '\0') {
+    case 'm': ok = !value.getAsInteger(10, spec.m); sawM = true; break;
+    case 'n': ok = !value.getAsInteger(10, spec.n); sawN = true; break;
+    case 'k': ok = !value.getAsInteger(10, spec.k); sawK = true; break;
+    case 'g': ok = !value.getAsInteger(10, spec.groupSize); break;
+    case 's': ok = !value.getAsInteger(10, spec.stages); break;
+    case 't': {
+      int64_t dims[3];
+      ok = parseDims(value, dims);
+      spec.blockM = dims[0], spec.blockN = dims[1], spec.blockK = dims[2];
+      break;
+    }
+    case 'w': {
+      int64_t dims[2];
+      ok = parseDims(value, dims);
+      spec.warpsM = dims[0], spec.warpsN = dims[1];
+      break;
+    }
+    default:
+      return parseError(text, "unknown GEMM field '" + field + "'");
+    }
+    if (!ok)
+      return parseError(text, "malformed GEMM field '" + field + "'");
+  }
+  if (!sawM || !sawN || !sawK)
+    return parseError(text, "m, n and k are required");
+  auto resolved = kernels::resolveGemmSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
+llvm::json::Array paramNames(kernels::WeightFormat format, bool bias) {
   llvm::json::Array params;
   params.push_back("x");
   params.push_back("w");
-  if (spec.format != kernels::WeightFormat::F16)
+  if (format != kernels::WeightFormat::F16)
     params.push_back("scales");
+  if (bias)
+    params.push_back("bias");
   params.push_back("y");
+  return params;
+}
+
+llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
+  kernels::GemmLaunchShape launch = kernels::gemmLaunchShape(spec);
+  return llvm::json::Object{
+      {"name", kernels::gemmKernelName(spec)},
+      {"op", "gemm"},
+      {"method", "mma_sync"},
+      {"format", kernels::weightFormatName(spec.format)},
+      {"m", spec.m},
+      {"n", spec.n},
+      {"k", spec.k},
+      {"group_size", spec.groupSize},
+      {"bias", spec.bias},
+      {"block_tile", llvm::json::Array{spec.blockM, spec.blockN, spec.blockK}},
+      {"warps", llvm::json::Array{spec.warpsM, spec.warpsN}},
+      {"stages", spec.stages},
+      {"params", paramNames(spec.format, spec.bias)},
+      {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
+      {"block", llvm::json::Array{launch.blockX, 1, 1}},
+      {"shared_bytes", launch.dynamicSharedBytes}};
+}
+
+llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
+  kernels::LaunchShape launch = kernels::gemvLaunchShape(spec);
   return llvm::json::Object{
       {"name", kernels::gemvKernelName(spec)},
       {"op", "gemv"},
@@ -113,9 +208,10 @@ llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
       {"chunks_in_flight", spec.chunksInFlight},
       {"k_split", spec.kSplit},
       {"persistent_blocks", spec.persistentBlocks},
-      {"params", std::move(params)},
+      {"params", paramNames(spec.format, /*bias=*/false)},
       {"grid", llvm::json::Array{launch.gridX, 1, 1}},
-      {"block", llvm::json::Array{launch.blockX, 1, 1}}};
+      {"block", llvm::json::Array{launch.blockX, 1, 1}},
+      {"shared_bytes", 0}};
 }
 
 int fail(const llvm::Twine &message) {
@@ -132,8 +228,16 @@ int main(int argc, char **argv) {
     return fail("unsupported --gpu-arch=" + gpuArch + "; expected one of " +
                 gpu_target::supportedGpuArchList());
 
-  std::vector<kernels::GemvSpec> specs;
+  using KernelSpec = std::variant<kernels::GemvSpec, kernels::GemmSpec>;
+  std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
+    if (llvm::StringRef(text).starts_with("gemm:")) {
+      auto spec = parseGemmSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
     auto spec = parseKernelSpec(text);
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
@@ -151,11 +255,26 @@ int main(int argc, char **argv) {
   auto gpuModule = gpu::GPUModuleOp::create(builder, loc, "kiln_kernels");
   llvm::StringSet<> names;
   llvm::json::Array manifest;
-  for (const kernels::GemvSpec &spec : specs) {
-    if (!names.insert(kernels::gemvKernelName(spec)).second)
-      return fail("kernel " + kernels::gemvKernelName(spec) + " was requested twice");
-    kernels::buildGemvKernel(builder, gpuModule, spec);
-    manifest.push_back(manifestEntry(spec));
+  for (const KernelSpec &request : specs) {
+    std::string name = std::visit(
+        [](const auto &spec) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+            return kernels::gemmKernelName(spec);
+          else
+            return kernels::gemvKernelName(spec);
+        },
+        request);
+    if (!names.insert(name).second)
+      return fail("kernel " + name + " was requested twice");
+    std::visit(
+        [&](const auto &spec) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+            kernels::buildGemmKernel(builder, gpuModule, spec);
+          else
+            kernels::buildGemvKernel(builder, gpuModule, spec);
+          manifest.push_back(manifestEntry(spec));
+        },
+        request);
   }
   if (failed(verify(*module)))
     return fail("generated kernel IR failed verification (a generator bug)");

@@ -1,6 +1,7 @@
 //===- kiln-opt.cpp - run kiln and upstream passes on MLIR ---------------===//
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
+#include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnHostPasses();
   kiln::registerHostPipelines();
   kiln::registerKilnCudaPasses();
+  kiln::registerKilnCudaCodegenPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;

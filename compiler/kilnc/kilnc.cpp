@@ -50,10 +50,31 @@ static cl::opt<std::string> modelName("name",
 static cl::opt<std::string> cpu("cpu",
                                 cl::desc("x86-64 CPU to compile for (default x86-64-v3)"),
                                 cl::init(""), cl::cat(kilncCategory));
+enum class WeightsPlacement { Embedded, External };
+static cl::opt<WeightsPlacement> weights(
+    "weights", cl::desc("where a compiled model keeps its constant tensors (--target=host)"),
+    cl::init(WeightsPlacement::Embedded),
+    cl::values(clEnumValN(WeightsPlacement::Embedded, "embedded", "inside lib<name>.so"),
+               clEnumValN(WeightsPlacement::External, "external",
+                          "in <name>.safetensors beside it, mapped at create time")),
+    cl::cat(kilncCategory));
+static cl::opt<bool> sanitizedGlue(
+    "sanitized-glue",
+    cl::desc("--target=host: link the ASan/UBSan build of the model's C glue; the library "
+             "must then be loaded by a program built with -fsanitize=address,undefined"),
+    cl::init(false), cl::Hidden, cl::cat(kilncCategory));
 static cl::opt<std::string> gpuArchs("gpu-arch",
                                      cl::desc("--target=cuda: comma-separated architectures, "
                                               "one cubin each plus PTX (default sm_90a,sm_80)"),
                                      cl::init(""), cl::cat(kilncCategory));
+static cl::opt<kiln::Precision> precision(
+    "precision", cl::desc("--target=cuda: what activations and weights are stored as"),
+    cl::init(kiln::Precision::F32),
+    cl::values(clEnumValN(kiln::Precision::F32, "f32", "f32 (default)"),
+               clEnumValN(kiln::Precision::F16, "f16",
+                          "f16, with f32 arithmetic and accumulation; inputs and outputs "
+                          "keep the model's types")),
+    cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
     cl::init(kiln::InputFormat::Auto),
@@ -115,10 +136,13 @@ int main(int argc, char **argv) {
   options.emit = emitKind;
   options.target = target;
   options.gpuArchs = gpuArchs;
+  options.precision = precision;
   if (target != kiln::Target::None && emitKind.getNumOccurrences() == 0)
     options.emit = kiln::EmitKind::SharedLibrary;
   options.modelName = modelName;
   options.cpu = cpu;
+  options.externalWeights = weights == WeightsPlacement::External;
+  options.sanitizedGlue = sanitizedGlue;
   options.inputFormat = inputFormat;
   options.timeStages = timeStages;
   options.dimBindings.assign(dims.begin(), dims.end());

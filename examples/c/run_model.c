@@ -1,12 +1,14 @@
 /*===- run_model.c - load a Kiln-compiled model and run it ----------------===
  *
  *   kiln-run-model LIBRARY NAME [--dim SYMBOL=SIZE]... [--input INDEX=FILE]...
- *                  [--fill VALUE | --seed N] [--print-all]
+ *                  [--fill VALUE | --seed N] [--print-all] [--weights FILE]
  *
  * LIBRARY is a .so made by `kilnc --target=host --name=NAME`. Inputs come
  * from raw row-major files (--input 0=x.bin), else are filled with VALUE or
  * uniform random numbers in [-1, 1). Symbolic dimensions default to their
- * lower bound. Prints every output's name, shape and values.
+ * lower bound. Prints every output's name, shape and values. --weights
+ * passes a weights file to NAME_create_with_weights (models compiled with
+ * --weights=external; by default NAME.safetensors beside LIBRARY is used).
  *
  * The program resolves NAME_* with dlsym so it works with any model; an
  * application linking one model would include the generated NAME.h and call
@@ -44,6 +46,7 @@ typedef struct options {
   double fill;
   unsigned seed;
   int print_all;
+  const char *weights;
 } options;
 
 static void *lookup(void *library, const char *name, const char *suffix) {
@@ -145,6 +148,8 @@ static int parse_options(int argc, char **argv, options *opts) {
       opts->seed = (unsigned)atol(argv[++i]) | 1u;
     } else if (!strcmp(argv[i], "--print-all")) {
       opts->print_all = 1;
+    } else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+      opts->weights = argv[++i];
     } else {
       return 0;
     }
@@ -173,7 +178,7 @@ int main(int argc, char **argv) {
   options opts;
   if (argc < 3 || !parse_options(argc, argv, &opts)) {
     fprintf(stderr, "usage: %s LIBRARY NAME [--dim SYMBOL=SIZE]... [--input INDEX=FILE]... "
-                    "[--fill VALUE | --seed N] [--print-all]\n", argv[0]);
+                    "[--fill VALUE | --seed N] [--print-all] [--weights FILE]\n", argv[0]);
     return 2;
   }
   void *library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -224,7 +229,14 @@ int main(int argc, char **argv) {
   }
 
   void *handle = NULL;
-  kiln_status status = model.create(&handle);
+  kiln_status status;
+  if (opts.weights) {
+    kiln_status (*create_with_weights)(const char *, void **) =
+        (kiln_status(*)(const char *, void **))lookup(library, name, "create_with_weights");
+    status = create_with_weights(opts.weights, &handle);
+  } else {
+    status = model.create(&handle);
+  }
   if (status == KILN_OK)
     status = model.run(handle, inputs, num_inputs, outputs, num_outputs);
   if (status != KILN_OK) {

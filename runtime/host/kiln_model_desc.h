@@ -39,8 +39,33 @@ typedef struct kiln_model_desc {
   const char *json;
 } kiln_model_desc;
 
+/* One tensor of an external weights file (kilnc --weights=external): what
+ * the safetensors header must say about it. */
+typedef struct kiln_weight_desc {
+  const char *name;
+  const char *dtype;     /* safetensors dtype: "F32", "F16", "BF16", "I8", ... */
+  int32_t rank;
+  const int64_t *shape;
+  uint64_t begin;        /* data_offsets, relative to the data section */
+  uint64_t end;
+} kiln_weight_desc;
+
+/* The weights file a model expects; `external` is 0 when the weights are
+ * embedded in the .so (then nothing else is read). Host target only; a
+ * separate global so that the layout of kiln_model_desc stays as is. */
+typedef struct kiln_weights_desc {
+  int32_t external;
+  int32_t num_tensors;
+  const kiln_weight_desc *tensors;
+  uint64_t data_size;    /* bytes after the header */
+  uint64_t checksum;     /* kiln_weights_checksum() of those bytes */
+  const char *file_name; /* "<name>.safetensors", looked up beside the .so */
+  const char *model_name;
+} kiln_weights_desc;
+
 /* Generated per model (internal to the .so). */
 extern const kiln_model_desc kiln_model_descriptor;
+extern const kiln_weights_desc kiln_model_weights;
 /* Calls the compiled entry with one memref descriptor per input, then one
  * per output (out-parameters), in signature order. */
 void kiln_model_invoke(void **memref_descriptors);

@@ -10,7 +10,16 @@
  * each run allocates its own scratch, so concurrent runs on one handle are
  * safe and deterministic.
  *
+ * External weights (host, kilnc --weights=external): create maps and checks
+ * `<name>.safetensors` (kiln_weights.c); each run publishes the handle's
+ * mapping in the thread-local kiln_model_weights_base, from which the
+ * compiled code addresses every weight, so handles with different files
+ * run side by side.
+ *
  *===----------------------------------------------------------------------===*/
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr */
+#endif
 #include "kiln/kiln_model.h"
 #include "kiln/kiln_status.h"
 #include "kiln_model_desc.h"
@@ -23,9 +32,22 @@
 #define KILN_HANDLE_MAGIC 0x4b494c4e4d4f444cULL /* "KILNMODL" */
 #define KILN_MAX_RANK 32
 
+#ifndef KILN_MODEL_TARGET_HOOKS
+#include "kiln_weights.h"
+
+#include <dlfcn.h>
+
+/* The data section of the running handle's weights file (NULL when the
+ * weights are embedded); read by the compiled code, set around each run. */
+_Thread_local const unsigned char *kiln_model_weights_base = NULL;
+#endif
+
 struct kiln_model_handle {
   uint64_t magic;
   void *target; /* the target's per-handle state (NULL on the host) */
+#ifndef KILN_MODEL_TARGET_HOOKS
+  kiln_weights_mapping weights; /* all zero when the weights are embedded */
+#endif
 };
 
 #ifdef KILN_MODEL_TARGET_HOOKS
@@ -143,7 +165,44 @@ kiln_status KILN_MODEL_dim_bounds(const char *dim_name, int64_t *min, int64_t *m
 
 /* ---- handles --------------------------------------------------------------*/
 
-kiln_status KILN_MODEL_create(struct kiln_model_handle **out) {
+#ifndef KILN_MODEL_TARGET_HOOKS
+/* `<name>.safetensors` in the folder this library was loaded from. */
+static int default_weights_path(char *path, size_t size) {
+  Dl_info info;
+  if (!dladdr((const void *)&kiln_model_weights, &info) || !info.dli_fname)
+    return 0;
+  const char *slash = strrchr(info.dli_fname, '/');
+  int folder_length = slash ? (int)(slash - info.dli_fname + 1) : 0;
+  int length = snprintf(path, size, "%.*s%s", folder_length, info.dli_fname,
+                        kiln_model_weights.file_name);
+  return length > 0 && (size_t)length < size;
+}
+
+static kiln_status open_weights(const char *path, kiln_weights_mapping *mapping) {
+  const kiln_weights_desc *weights = &kiln_model_weights;
+  memset(mapping, 0, sizeof *mapping);
+  if (!weights->external) {
+    if (path)
+      return fail(KILN_ERROR_INVALID_ARGUMENT,
+                  "create_with_weights: model '%s' has its weights embedded in the library "
+                  "(compiled without --weights=external); pass NULL or call %s_create",
+                  weights->model_name, weights->model_name);
+    return KILN_OK;
+  }
+  char beside_library[4096];
+  if (!path) {
+    if (!default_weights_path(beside_library, sizeof beside_library))
+      return fail(KILN_ERROR_WEIGHTS,
+                  "create: cannot tell which folder this library was loaded from; pass the path "
+                  "of %s to %s_create_with_weights",
+                  weights->file_name, weights->model_name);
+    path = beside_library;
+  }
+  return kiln_weights_map(weights, path, mapping, last_error, sizeof last_error);
+}
+#endif
+
+static kiln_status create_handle(const char *weights_path, struct kiln_model_handle **out) {
   if (!out)
     return fail(KILN_ERROR_INVALID_ARGUMENT, "create: out is NULL");
   *out = NULL;
@@ -153,14 +212,26 @@ kiln_status KILN_MODEL_create(struct kiln_model_handle **out) {
   handle->magic = KILN_HANDLE_MAGIC;
   handle->target = NULL;
 #ifdef KILN_MODEL_TARGET_HOOKS
-  kiln_status status = kiln_model_target_create(&handle->target);
+  kiln_status status = weights_path ? fail(KILN_ERROR_UNSUPPORTED,
+                                           "create_with_weights: this target keeps its weights "
+                                           "in the library; pass NULL")
+                                    : kiln_model_target_create(&handle->target);
+#else
+  kiln_status status = open_weights(weights_path, &handle->weights);
+#endif
   if (status != KILN_OK) {
     free(handle);
     return status;
   }
-#endif
   *out = handle;
   return ok();
+}
+
+kiln_status KILN_MODEL_create(struct kiln_model_handle **out) { return create_handle(NULL, out); }
+
+kiln_status KILN_MODEL_create_with_weights(const char *weights_path,
+                                           struct kiln_model_handle **out) {
+  return create_handle(weights_path, out);
 }
 
 void KILN_MODEL_destroy(struct kiln_model_handle *handle) {
@@ -169,6 +240,8 @@ void KILN_MODEL_destroy(struct kiln_model_handle *handle) {
   handle->magic = 0;
 #ifdef KILN_MODEL_TARGET_HOOKS
   kiln_model_target_destroy(handle->target);
+#else
+  kiln_weights_unmap(&handle->weights);
 #endif
   free(handle);
 }
@@ -327,7 +400,9 @@ static kiln_status run_views(struct kiln_model_handle *handle, void *stream,
       status = ok();
 #else
     (void)stream;
+    kiln_model_weights_base = handle->weights.data;
     kiln_model_invoke(arguments);
+    kiln_model_weights_base = NULL;
     status = ok();
 #endif
   }

@@ -1,9 +1,10 @@
 // RUN: kiln-opt %S/Inputs/linear-relu.mlir --kiln-cuda-lowering | FileCheck %s
 
 // kiln.linear + ReLU through the whole CUDA lowering: caller-owned output
-// (no allocation left for it), weights as globals, one kernel per linalg op
-// (bias broadcast, contraction with the reduction loop in the thread, ReLU),
-// all in one gpu.module, launched with constant sizes.
+// (no allocation left for it), weights as globals, and one kernel: the bias
+// broadcast, the contraction (its reduction loop in the thread) and the ReLU
+// epilogue all write y[i, j] from thread (i, j) only, so their loop nests
+// fuse; launched with constant sizes from the single gpu.module.
 // CHECK: module attributes {gpu.container_module}
 // CHECK-DAG: memref.global "private" constant @[[W:.*]] : memref<3x4xf32>
 // CHECK-DAG: memref.global "private" constant @[[B:.*]] : memref<3xf32>
@@ -11,17 +12,17 @@
 // CHECK-NOT: memref.alloc
 // CHECK-DAG: %[[WV:.*]] = memref.get_global @[[W]]
 // CHECK-DAG: %[[BV:.*]] = memref.get_global @[[B]]
-// CHECK: gpu.launch_func @[[MOD:kiln_model_entry_kernel]]::@[[K0:.*]] blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args({{.*}}%[[BV]] : memref<3xf32>, %[[Y]] : memref<2x3xf32>)
-// CHECK: gpu.launch_func @[[MOD]]::@[[K1:.*]] blocks in {{.*}} args({{.*}}%[[X]] : memref<2x4xf32>, %[[WV]] : memref<3x4xf32>, %[[Y]] : memref<2x3xf32>
-// CHECK: gpu.launch_func @[[MOD]]::@[[K2:.*]] blocks in {{.*}} args({{.*}}%[[Y]] : memref<2x3xf32>
+// CHECK: gpu.launch_func @[[MOD:kiln_model_entry_kernel]]::@[[K:.*]] blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1) args({{.*}}%[[BV]] : memref<3xf32>, %[[Y]] : memref<2x3xf32>, %[[X]] : memref<2x4xf32>, %[[WV]] : memref<3x4xf32>
 // CHECK-NEXT: return
 // CHECK: gpu.module @[[MOD]]
-// CHECK: gpu.func @[[K0]](
-// CHECK: gpu.func @[[K1]](
+// CHECK: gpu.func @[[K]](
 // CHECK:   scf.if
+// CHECK:     memref.load
+// CHECK:     memref.store
 // CHECK:     scf.for
 // CHECK:       arith.mulf
 // CHECK:       arith.addf
-// CHECK: gpu.func @[[K2]](
-// CHECK:   arith.maximumf
+// CHECK:     arith.maximumf
+// CHECK:     memref.store
+// CHECK-NOT: gpu.func
 // CHECK-NOT: gpu.module

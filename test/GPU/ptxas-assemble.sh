@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every kernel shape the generators produce must assemble with ptxas for each
-# architecture we ship (sm_80, sm_90a): both methods, all formats, batches
-# 1..16, K tails (11008), odd batch sizes and per-channel scales.
+# architecture we ship (sm_80, sm_90a): both GEMV methods and the GEMM, all
+# formats, batches 1..2048, K tails (11008), odd batch sizes and per-channel
+# scales.
 # Usage: ptxas-assemble.sh KILN_KERNELGEN PTXAS
 set -euo pipefail
 gen=$1
@@ -20,6 +21,14 @@ for fmt in f16 int8:g0 int8:g128 int4:g128 int4:g64; do
       specs+=(--kernel="$f:m1:n4096:k11008$g:r1:p264" --kernel="$f:m1:n11008:k4096$g:r2:p396")
     fi
   done
+done
+# Tensor-core GEMMs: default tilings at small and large M, M tails, the bias
+# epilogue, 32- and 64-deep K tiles, 8-warp and 4-warp blocks.
+for fmt in f16 int8:g0 int4:g128; do
+  f=${fmt%%:*}; g=${fmt#$f}
+  specs+=(--kernel="gemm:$f:m2048:n4096:k11008$g" --kernel="gemm:$f:m130:n11008:k4096$g:bias")
+  specs+=(--kernel="gemm:$f:m17:n4096:k4096$g:t128x128x32:w2x4:s4")
+  specs+=(--kernel="gemm:$f:m2048:n4096:k4096$g:t256x128x32:w4x2:s3:bias")
 done
 for arch in sm_80 sm_90a; do
   "$gen" "${specs[@]}" --gpu-arch=$arch --emit=cubin -o "$work/$arch.cubin" \

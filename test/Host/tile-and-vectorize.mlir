@@ -65,3 +65,54 @@ func.func @gather(%table: tensor<100xf32>, %idx: tensor<?xindex>) -> tensor<?xf3
   } -> tensor<?xf32>
   return %y : tensor<?xf32>
 }
+
+// -----
+
+// ConvTranspose's flipped kernel (index -k + 2) decreases with its loop:
+// tiling would compute the kernel's slice from the first and last index of
+// a tile and get an empty one (the op then failed to verify, "operand #1
+// has shape's dimension #3 to be greater than or equal to 3, but found 1").
+// Such ops stay whole; the kernel is read in full.
+// CHECK-LABEL: func.func @flipped_kernel
+// CHECK-NOT: scf.for
+// CHECK-NOT: tensor.extract_slice
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x1x1x7xf32>, tensor<1x1x1x3xf32>, tensor<3xf32>)
+func.func @flipped_kernel(%x: tensor<1x1x1x7xf32>, %w: tensor<1x1x1x3xf32>, %init: tensor<1x1x1x5xf32>) -> tensor<1x1x1x5xf32> {
+  %k = tensor.empty() : tensor<3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(n, g, m, o, c, k) -> (n, g, c, o + k)>,
+                                        affine_map<(n, g, m, o, c, k) -> (g, c, m, -k + 2)>,
+                                        affine_map<(n, g, m, o, c, k) -> (k)>,
+                                        affine_map<(n, g, m, o, c, k) -> (n, g, m, o)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w, %k : tensor<1x1x1x7xf32>, tensor<1x1x1x3xf32>, tensor<3xf32>) outs(%init : tensor<1x1x1x5xf32>) {
+    ^bb0(%a: f32, %b: f32, %unused: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+  } -> tensor<1x1x1x5xf32>
+  return %y : tensor<1x1x1x5xf32>
+}
+
+// -----
+
+// A convolution window (o + k) and a packed index (k floordiv 2) grow with
+// their loops: such ops are still tiled.
+// CHECK-LABEL: func.func @increasing_window
+// CHECK: scf.for
+// CHECK: linalg.generic
+func.func @increasing_window(%x: tensor<64x67xf32>, %w: tensor<2xf32>, %init: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %k = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(r, o, k) -> (r, o + k)>,
+                                        affine_map<(r, o, k) -> (k floordiv 2)>,
+                                        affine_map<(r, o, k) -> (k)>,
+                                        affine_map<(r, o, k) -> (r, o)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w, %k : tensor<64x67xf32>, tensor<2xf32>, tensor<4xf32>) outs(%init : tensor<64x64xf32>) {
+    ^bb0(%a: f32, %b: f32, %unused: f32, %c: f32):
+      %p = arith.mulf %a, %b : f32
+      %s = arith.addf %c, %p : f32
+      linalg.yield %s : f32
+  } -> tensor<64x64xf32>
+  return %y : tensor<64x64xf32>
+}

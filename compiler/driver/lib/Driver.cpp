@@ -67,6 +67,8 @@ static int compileHost(ModuleOp module, const DriverOptions &options) {
   hostOptions.name = options.modelName;
   hostOptions.outputPath = options.outputPath;
   hostOptions.verbose = options.timeStages;
+  hostOptions.externalWeights = options.externalWeights;
+  hostOptions.sanitizedGlue = options.sanitizedGlue;
   if (!options.cpu.empty())
     hostOptions.cpu = options.cpu;
   switch (options.emit) {
@@ -91,6 +93,7 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
   cudaOptions.name = options.modelName;
   cudaOptions.outputPath = options.outputPath;
   cudaOptions.verbose = options.timeStages;
+  cudaOptions.f16 = options.precision == Precision::F16;
   auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
                                                             : options.gpuArchs);
   if (!archs)
@@ -102,6 +105,11 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
 }
 
 int runDriver(const DriverOptions &options) {
+  if (options.externalWeights && options.target != Target::Host)
+    return fail("--weights=external needs --target=host (the CUDA target keeps its weights in "
+                "the library)");
+  if (options.precision == Precision::F16 && options.target != Target::Cuda)
+    return fail("--precision=f16 is implemented for --target=cuda only");
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();

@@ -1,4 +1,5 @@
 //===- CudaPipeline.cpp - kiln IR to host launches plus GPU kernels ------===//
+#include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
@@ -13,8 +14,17 @@ using namespace mlir;
 
 namespace kiln {
 
-static void addKernelFormation(OpPassManager &pm) {
+/// Bufferized linalg to loop nests, fused where each thread only depends on
+/// itself: every top-level scf.parallel left becomes one kernel.
+static void addLoopFormation(OpPassManager &pm) {
+  // Copies (into views from pad, concat and slices too) become loop nests.
+  pm.addNestedPass<func::FuncOp>(createCudaCopiesToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createCudaFuseLoopNests());
+}
+
+static void addKernelFormation(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createCudaLoopsToLaunch());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -23,17 +33,57 @@ static void addKernelFormation(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void buildCudaLoweringPipeline(OpPassManager &pm) {
+void buildCudaLoopsPipeline(OpPassManager &pm, const CudaLoweringOptions &options) {
   addKilnToLinalg(pm);
+  if (options.f16Activations)
+    pm.addNestedPass<func::FuncOp>(createF16Activations());
+  // Elementwise chains, and elementwise producers of reductions, become one
+  // linalg op (one kernel); named ops (transposes, fills) take part as
+  // generics.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   // No deallocation: intermediates live in the arena planned at compile time.
   addBufferizationWithOutParams(pm);
+  addLoopFormation(pm);
+}
+
+void buildCudaLoweringPipeline(OpPassManager &pm, const CudaLoweringOptions &options) {
+  buildCudaLoopsPipeline(pm, options);
   addKernelFormation(pm);
 }
 
+void buildCudaLoweringPipeline(OpPassManager &pm) {
+  buildCudaLoweringPipeline(pm, CudaLoweringOptions());
+}
+
+namespace {
+struct CudaPipelineFlags : PassPipelineOptions<CudaPipelineFlags> {
+  Option<bool> f16{*this, "f16",
+                   llvm::cl::desc("activations and weights as f16 (--precision=f16)"),
+                   llvm::cl::init(false)};
+  CudaLoweringOptions get() const {
+    CudaLoweringOptions options;
+    options.f16Activations = f16;
+    return options;
+  }
+};
+} // namespace
+
 void registerCudaPipelines() {
-  PassPipelineRegistration<>("kiln-cuda-lowering",
-                             "Kiln IR to host launches and one gpu.module of kernels",
-                             buildCudaLoweringPipeline);
+  PassPipelineRegistration<CudaPipelineFlags>(
+      "kiln-cuda-lowering", "Kiln IR to host launches and one gpu.module of kernels",
+      [](OpPassManager &pm, const CudaPipelineFlags &flags) {
+        buildCudaLoweringPipeline(pm, flags.get());
+      });
+  PassPipelineRegistration<CudaPipelineFlags>(
+      "kiln-cuda-loops",
+      "Kiln IR to the fused loop nests that kiln-cuda-lowering makes kernels of (for tests "
+      "that run them on the CPU)",
+      [](OpPassManager &pm, const CudaPipelineFlags &flags) {
+        buildCudaLoopsPipeline(pm, flags.get());
+      });
 }
 
 } // namespace kiln

@@ -29,6 +29,43 @@ int64_t evenTile(int64_t extent, int64_t target) {
   return 1;
 }
 
+/// Whether `expr` only grows with its loops (dims and symbols added,
+/// scaled or divided by non-negative constants).
+bool isNonDecreasing(AffineExpr expr) {
+  switch (expr.getKind()) {
+  case AffineExprKind::DimId:
+  case AffineExprKind::SymbolId:
+  case AffineExprKind::Constant:
+    return true;
+  case AffineExprKind::Add: {
+    auto sum = cast<AffineBinaryOpExpr>(expr);
+    return isNonDecreasing(sum.getLHS()) && isNonDecreasing(sum.getRHS());
+  }
+  case AffineExprKind::Mul:
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv: {
+    // Affine products and divisions have their constant on the right.
+    auto scaled = cast<AffineBinaryOpExpr>(expr);
+    auto factor = dyn_cast<AffineConstantExpr>(scaled.getRHS());
+    return factor && factor.getValue() >= 0 && isNonDecreasing(scaled.getLHS());
+  }
+  default:
+    return false;
+  }
+}
+
+/// Whether some operand is indexed through an expression that does not
+/// grow with its loops, such as ConvTranspose's flipped kernel (-d + K - 1).
+/// Tiling computes each operand's slice from the indices of a tile's first
+/// and last iteration (for untiled loops too: they become one whole tile),
+/// which is only right when indices grow with the loops; such ops are left
+/// to the scalar loops of linalg-to-loops.
+bool hasDecreasingIndex(linalg::LinalgOp op) {
+  return llvm::any_of(op.getIndexingMapsArray(), [](AffineMap map) {
+    return !llvm::all_of(map.getResults(), isNonDecreasing);
+  });
+}
+
 /// Tile sizes per loop: about `innerTile` on the innermost loop and
 /// `parallelTile` on the innermost parallel loop, 1 elsewhere.
 SmallVector<int64_t> chooseTileSizes(linalg::LinalgOp op, int64_t innerTile,
@@ -89,6 +126,8 @@ struct TileAndVectorizePass : kiln::impl::TileAndVectorizeBase<TileAndVectorizeP
   }
 
   void tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op) {
+    if (hasDecreasingIndex(op))
+      return; // the op stays as it is: still correct
     bool vectorizable = !hasBooleanOperand(op) && hasPermutationMaps(op);
     SmallVector<int64_t> tiles = chooseTileSizes(op, innerTile, parallelTile);
     scf::SCFTilingOptions options;

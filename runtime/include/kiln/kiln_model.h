@@ -18,6 +18,20 @@ extern "C" {
 /* Version of the C API described here; `<prefix>_abi_version()` returns it. */
 #define KILN_MODEL_ABI_VERSION 1
 
+/* Weights. By default a model's weights are constants inside its .so. A
+ * model compiled with `kilnc --weights=external` keeps them in
+ * `<name>.safetensors` (standard safetensors; its __metadata__ names the
+ * model and a checksum) beside the library: `<name>_create` maps that file
+ * read-only from the folder the library was loaded from, and
+ *   kiln_status <name>_create_with_weights(const char *weights_path,
+ *                                          <name>_model **out);
+ * maps `weights_path` instead (NULL: the default). Either checks the
+ * header (tensor names, dtypes, shapes, offsets) and the data's checksum
+ * against what the library recorded and fails with KILN_ERROR_WEIGHTS and a
+ * last-error message naming the file and the mismatch. The mapping belongs
+ * to the handle and is released by `<name>_destroy`. A model with embedded
+ * weights accepts only NULL. See docs/c-api.md. */
+
 /* Element types of inputs and outputs (ONNX names in the JSON). */
 typedef enum kiln_dtype {
   KILN_DTYPE_F32 = 1,

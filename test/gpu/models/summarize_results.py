@@ -21,7 +21,7 @@ def main():
             continue
         if m := re.match(r"== (\S+): not compiled: (.*)", line):
             result["not_compiled"][m.group(1)] = m.group(2).strip()
-        elif m := re.match(r"== (\S+) vs (host|onnxruntime)$", line):
+        elif m := re.match(r"== (\S+) vs (host|onnxruntime)( \(tolerance \S+\))?$", line):
             case, reference = m.group(1), m.group(2)
         elif case and (m := re.match(r"(time_per_run_us\S*) (\S+)", line)):
             result["cases"].setdefault(case, {})[f"{m.group(1)}_{reference}"] = float(m.group(2))

@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef KILN_TEST_KILNC_FLAGS
+#define KILN_TEST_KILNC_FLAGS ""
+#endif
+
 namespace kiln::test {
 
 namespace {
@@ -53,7 +57,8 @@ CompiledModel::CompiledModel(const std::string &mlir, const std::string &name,
   std::ofstream(dir + "/model.mlir") << mlir;
   library = dir + "/lib" + name + ".so";
   std::string command = std::string(KILN_KILNC_PATH) + " " + dir + "/model.mlir --target=host --name=" +
-                        name + " " + extraFlags + " -o " + library + " 2> " + dir + "/kilnc.log";
+                        name + " " + KILN_TEST_KILNC_FLAGS + " " + extraFlags + " -o " + library +
+                        " 2> " + dir + "/kilnc.log";
   int rc = std::system(command.c_str());
   if (rc != 0) {
     message = "kilnc failed: " + readFile(dir + "/kilnc.log");
@@ -68,6 +73,7 @@ CompiledModel::CompiledModel(const std::string &mlir, const std::string &name,
   bind(handle, name, "abi_version", functions.abiVersion, message);
   bind(handle, name, "last_error", functions.lastError, message);
   bind(handle, name, "create", functions.create, message);
+  bind(handle, name, "create_with_weights", functions.createWithWeights, message);
   bind(handle, name, "destroy", functions.destroy, message);
   bind(handle, name, "num_inputs", functions.numInputs, message);
   bind(handle, name, "num_outputs", functions.numOutputs, message);

@@ -16,6 +16,7 @@ struct ModelApi {
   uint32_t (*abiVersion)(void);
   const char *(*lastError)(void);
   kiln_status (*create)(void **);
+  kiln_status (*createWithWeights)(const char *, void **);
   void (*destroy)(void *);
   int32_t (*numInputs)(void);
   int32_t (*numOutputs)(void);

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -92,15 +94,41 @@ protected:
   }
   void SetUp() override { ASSERT_TRUE(model->ok()) << model->error(); }
 
-  /// Runs on `batch` rows; returns the status.
+  /// Runs `compiled` (default: the embedded-weights model) on `batch` rows;
+  /// returns the status.
   kiln_status run(void *handle, const std::vector<float> &x, int64_t batch,
-                  std::vector<float> &y) {
+                  std::vector<float> &y, const CompiledModel *compiled = nullptr) {
     y.assign(batch * Mlp::N, NAN);
     int64_t inShape[] = {batch, Mlp::K}, outShape[] = {batch, Mlp::N};
     kiln_tensor in = {KILN_DTYPE_F32, 2, inShape, const_cast<float *>(x.data()),
                       x.size() * sizeof(float)};
     kiln_tensor out = {KILN_DTYPE_F32, 2, outShape, y.data(), y.size() * sizeof(float)};
-    return model->api().run(handle, &in, 1, &out, 1);
+    return (compiled ? compiled : model)->api().run(handle, &in, 1, &out, 1);
+  }
+
+  /// Thread t runs `inputs[t]` (`batches[t]` rows) `runs` times on
+  /// `handles[t % handles.size()]`, all threads at once; every result must
+  /// equal `expected[t]` bit for bit.
+  void expectIdenticalRunsInThreads(const std::vector<void *> &handles,
+                                    const std::vector<std::vector<float>> &inputs,
+                                    const std::vector<int64_t> &batches,
+                                    const std::vector<std::vector<float>> &expected, int runs,
+                                    const CompiledModel *compiled = nullptr) {
+    size_t numThreads = inputs.size();
+    std::vector<int> mismatches(numThreads, 0);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < numThreads; ++t)
+      threads.emplace_back([&, t] {
+        std::vector<float> y;
+        for (int r = 0; r < runs; ++r)
+          if (run(handles[t % handles.size()], inputs[t], batches[t], y, compiled) != KILN_OK ||
+              std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0)
+            ++mismatches[t];
+      });
+    for (std::thread &thread : threads)
+      thread.join();
+    for (size_t t = 0; t < numThreads; ++t)
+      EXPECT_EQ(mismatches[t], 0) << "thread " << t;
   }
 
   static CompiledModel *model;
@@ -174,20 +202,7 @@ TEST_F(MlpTest, ConcurrentRunsOnOneHandleAreBitIdentical) {
     inputs.push_back(randomFloats(batches[t] * Mlp::K, 1000 + t));
     ASSERT_EQ(run(handle.handle, inputs[t], batches[t], expected[t]), KILN_OK);
   }
-  std::vector<int> mismatches(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      std::vector<float> y;
-      for (int r = 0; r < kRuns; ++r)
-        if (run(handle.handle, inputs[t], batches[t], y) != KILN_OK ||
-            std::memcmp(y.data(), expected[t].data(), y.size() * sizeof(float)) != 0)
-          ++mismatches[t];
-    });
-  for (std::thread &thread : threads)
-    thread.join();
-  for (int t = 0; t < kThreads; ++t)
-    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  expectIdenticalRunsInThreads({handle.handle}, inputs, batches, expected, kRuns);
 }
 
 DLManagedTensorVersioned dlpackTensor(float *data, int64_t *shape, int32_t ndim) {
@@ -325,6 +340,86 @@ func.func @main(%a: tensor<?x3xf32> {kiln.name = "a", kiln.dims = ["rows", ""]},
   return %m, %d : tensor<?x3xf32>, tensor<4xi64>
 }
 )mlir";
+
+/// The same MLP compiled with --weights=external.
+class ExternalWeightsTest : public MlpTest {
+protected:
+  static void SetUpTestSuite() {
+    MlpTest::SetUpTestSuite();
+    external = new CompiledModel(Mlp().mlir(), "mlpx", "--weights=external");
+  }
+  static void TearDownTestSuite() {
+    delete external;
+    external = nullptr;
+    MlpTest::TearDownTestSuite();
+  }
+  void SetUp() override {
+    MlpTest::SetUp();
+    ASSERT_TRUE(external->ok()) << external->error();
+  }
+  std::string weightsPath() const { return external->directory() + "/mlpx.safetensors"; }
+
+  static CompiledModel *external;
+};
+CompiledModel *ExternalWeightsTest::external = nullptr;
+
+TEST_F(ExternalWeightsTest, MatchesEmbeddedWeightsBitForBit) {
+  ModelHandle embedded(model->api()), mapped(external->api());
+  ASSERT_EQ(embedded.status, KILN_OK);
+  ASSERT_EQ(mapped.status, KILN_OK) << external->api().lastError();
+  for (int64_t batch : {1, 5, 64}) {
+    std::vector<float> x = randomFloats(batch * Mlp::K, 77 + batch), fromLibrary, fromFile;
+    ASSERT_EQ(run(embedded.handle, x, batch, fromLibrary), KILN_OK);
+    ASSERT_EQ(run(mapped.handle, x, batch, fromFile, external), KILN_OK);
+    EXPECT_EQ(std::memcmp(fromLibrary.data(), fromFile.data(), fromFile.size() * sizeof(float)),
+              0)
+        << "batch " << batch;
+    expectClose(fromFile, mlp.reference(x, batch), 1e-4f);
+  }
+  // Embedded weights take no file.
+  void *handle = nullptr;
+  EXPECT_EQ(model->api().createWithWeights(weightsPath().c_str(), &handle),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_NE(std::string(model->api().lastError()).find("embedded"), std::string::npos);
+}
+
+/// Handles mapping different copies of the file, run from several threads
+/// at once: every run sees its own handle's weights.
+TEST_F(ExternalWeightsTest, HandlesWithTheirOwnFilesRunConcurrently) {
+  std::string copy = external->directory() + "/copy.safetensors";
+  ASSERT_EQ(std::system(("cp " + weightsPath() + " " + copy).c_str()), 0);
+  void *first = nullptr, *second = nullptr;
+  ASSERT_EQ(external->api().create(&first), KILN_OK) << external->api().lastError();
+  ASSERT_EQ(external->api().createWithWeights(copy.c_str(), &second), KILN_OK)
+      << external->api().lastError();
+  ASSERT_EQ(std::remove(copy.c_str()), 0); // the mapping keeps the data alive
+  constexpr int kThreads = 8, kRuns = 20;
+  std::vector<std::vector<float>> inputs(kThreads, randomFloats(7 * Mlp::K, 5)), expected(kThreads);
+  ASSERT_EQ(run(first, inputs[0], 7, expected[0], external), KILN_OK);
+  expected.assign(kThreads, expected[0]);
+  expectIdenticalRunsInThreads({first, second}, inputs, std::vector<int64_t>(kThreads, 7),
+                               expected, kRuns, external);
+  external->api().destroy(first);
+  external->api().destroy(second);
+}
+
+TEST_F(ExternalWeightsTest, MissingFileNamesTheFileAndTheWayOut) {
+  std::string moved = external->directory() + "/moved.safetensors";
+  ASSERT_EQ(std::rename(weightsPath().c_str(), moved.c_str()), 0);
+  void *handle = reinterpret_cast<void *>(1);
+  kiln_status status = external->api().create(&handle);
+  std::string message = external->api().lastError();
+  ASSERT_EQ(std::rename(moved.c_str(), weightsPath().c_str()), 0);
+  EXPECT_EQ(status, KILN_ERROR_WEIGHTS);
+  EXPECT_EQ(handle, nullptr);
+  EXPECT_NE(message.find("weights file '" + weightsPath() + "': cannot open it"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("mlpx_create_with_weights"), std::string::npos) << message;
+  ModelHandle again(external->api());
+  EXPECT_EQ(again.status, KILN_OK) << external->api().lastError();
+}
 
 TEST(HostModel, ElementwiseWithSharedSymbolAndIntegers) {
   CompiledModel model(kElementwiseModel, "elementwise");

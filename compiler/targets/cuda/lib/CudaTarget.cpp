@@ -149,9 +149,12 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   return commitStagedFile(linkedPath, outputPath);
 }
 
-llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInputs) {
+llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInputs,
+                                        const CudaTargetOptions &options) {
   mlir::PassManager pm(module.getContext());
-  buildCudaLoweringPipeline(pm);
+  CudaLoweringOptions lowering;
+  lowering.f16Activations = options.f16;
+  buildCudaLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("lowering for the CUDA target failed (see the diagnostics "
                                    "above)");
@@ -227,7 +230,7 @@ llvm::Error compileForCuda(mlir::ModuleOp module, const CudaTargetOptions &optio
         signature->symbols.front().name + "=VALUE");
   std::string json = host::signatureToJson(*signature, options.name);
 
-  auto plan = lowerAndPlan(module, signature->inputs.size());
+  auto plan = lowerAndPlan(module, signature->inputs.size(), options);
   if (!plan)
     return plan.takeError();
   clock.done("lowering to kernels and a launch plan");

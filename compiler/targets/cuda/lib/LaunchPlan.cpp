@@ -42,6 +42,22 @@ std::optional<uint64_t> memrefBytes(MemRefType type) {
   return uint64_t(*bytes);
 }
 
+/// i1 elements as kernels read them: one byte each, 0 or 1 (LLVM's in-memory
+/// i1), where the attribute packs them as bits.
+llvm::Expected<std::vector<char>> boolBytes(memref::GlobalOp global, DenseElementsAttr dense,
+                                            uint64_t bytes) {
+  uint64_t count = dense.isSplat() ? bytes : uint64_t(dense.getNumElements());
+  if (count != bytes)
+    return opError(global, "global '" + global.getSymName() + "' has the wrong size");
+  if (dense.isSplat())
+    return std::vector<char>(bytes, char(dense.getSplatValue<bool>()));
+  std::vector<char> out;
+  out.reserve(bytes);
+  for (bool value : dense.getValues<bool>())
+    out.push_back(char(value));
+  return out;
+}
+
 /// The initial value of a constant global, as the bytes a kernel reads.
 llvm::Expected<std::vector<char>> globalBytes(memref::GlobalOp global, uint64_t bytes) {
   Attribute init = global.getInitialValueAttr();
@@ -53,6 +69,8 @@ llvm::Expected<std::vector<char>> globalBytes(memref::GlobalOp global, uint64_t 
     return std::vector<char>(blob->getData().begin(), blob->getData().end());
   }
   auto dense = dyn_cast_or_null<DenseElementsAttr>(init);
+  if (dense && dense.getElementType().isInteger(1))
+    return boolBytes(global, dense, bytes);
   if (!dense || dense.getElementType().getIntOrFloatBitWidth() % 8 != 0)
     return opError(global, "global '" + global.getSymName() +
                                "' needs a dense initial value of whole bytes");

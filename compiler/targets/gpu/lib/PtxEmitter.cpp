@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -44,6 +45,19 @@ std::string findPtxas() {
   if (auto found = llvm::sys::findProgramByName("ptxas"))
     return *found;
   return "";
+}
+
+/// The CUDA toolkit that holds ptxas, when it also has libdevice: MLIR's
+/// serializer links libdevice (__nv_expf, ...) from there. Without it MLIR
+/// only looks at CUDA_HOME and friends, which test runners may not pass on.
+std::string cudaToolkitRoot() {
+  std::string ptxas = findPtxas();
+  if (ptxas.empty())
+    return "";
+  llvm::SmallString<256> root(llvm::sys::path::parent_path(llvm::sys::path::parent_path(ptxas)));
+  llvm::SmallString<256> libdevice(root);
+  llvm::sys::path::append(libdevice, "nvvm", "libdevice");
+  return llvm::sys::fs::is_directory(libdevice) ? std::string(root) : "";
 }
 
 } // namespace
@@ -91,6 +105,7 @@ llvm::Expected<std::string> emitPtx(ModuleOp module, llvm::StringRef arch) {
   kernels.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions toBinary;
   toBinary.compilationTarget = "isa";
+  toBinary.toolkitPath = cudaToolkitRoot();
   pm.addPass(createGpuModuleToBinaryPass(toBinary));
 
   std::string diagnostics;

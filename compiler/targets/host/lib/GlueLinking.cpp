@@ -8,15 +8,23 @@
 namespace kiln::host {
 
 namespace {
-/// runtime/host/kiln_model_glue.c compiled to bitcode at build time.
+/// runtime/host/kiln_model_glue.c and kiln_weights.c compiled to bitcode at
+/// build time, plain and with ASan/UBSan instrumentation.
 const unsigned char kGlueBitcode[] = {
 #include "EmbeddedGlueBitcode.inc"
+};
+const unsigned char kSanitizedGlueBitcode[] = {
+#include "EmbeddedSanitizedGlueBitcode.inc"
 };
 constexpr llvm::StringLiteral kGluePrefix = "KILN_MODEL_";
 } // namespace
 
-llvm::Error linkModelGlue(llvm::Module &module) {
-  llvm::StringRef bytes(reinterpret_cast<const char *>(kGlueBitcode), sizeof(kGlueBitcode));
+llvm::Error linkModelGlue(llvm::Module &module, bool sanitized) {
+  llvm::StringRef bytes =
+      sanitized ? llvm::StringRef(reinterpret_cast<const char *>(kSanitizedGlueBitcode),
+                                  sizeof(kSanitizedGlueBitcode))
+                : llvm::StringRef(reinterpret_cast<const char *>(kGlueBitcode),
+                                  sizeof(kGlueBitcode));
   auto buffer = llvm::MemoryBuffer::getMemBuffer(bytes, "kiln_model_glue.bc",
                                                  /*RequiresNullTerminator=*/false);
   auto glue = llvm::parseBitcodeFile(buffer->getMemBufferRef(), module.getContext());

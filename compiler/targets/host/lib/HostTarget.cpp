@@ -53,7 +53,8 @@ void dropKilnArgumentAttributes(mlir::ModuleOp module) {
 llvm::Expected<std::unique_ptr<llvm::Module>>
 buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::StringRef json,
                 llvm::StringRef prefix, llvm::TargetMachine &machine,
-                llvm::LLVMContext &context) {
+                llvm::LLVMContext &context, ExternalWeights *externalWeights,
+                bool sanitizedGlue) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   // The signature was read off the kiln.* argument attributes already; LLVM
@@ -65,9 +66,14 @@ buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::St
                                    "diagnostics above)");
   llvmModule->setDataLayout(machine.createDataLayout());
   llvmModule->setTargetTriple(machine.getTargetTriple());
-  if (llvm::Error error = linkModelGlue(*llvmModule))
+  // Before the glue joins: every constant array is then the model's.
+  if (externalWeights)
+    if (llvm::Error error = externalizeWeights(*llvmModule, *externalWeights))
+      return std::move(error);
+  if (llvm::Error error = linkModelGlue(*llvmModule, sanitizedGlue))
     return std::move(error);
   emitModelDescriptor(*llvmModule, signature, json);
+  emitWeightsDescriptor(*llvmModule, externalWeights, prefix);
   unsigned numArguments = signature.inputs.size() + signature.outputs.size();
   if (llvm::Error error = emitInvokeShim(
           *llvmModule, (kEntryWrapperPrefix + kHostEntryName).str(), numArguments))
@@ -80,7 +86,8 @@ buildLLVMModule(mlir::ModuleOp module, const ModelSignature &signature, llvm::St
   return std::move(llvmModule);
 }
 
-llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath) {
+llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath,
+                         bool sanitizedGlue) {
   llvm::SmallString<256> objectPath;
   int objectFD;
   if (std::error_code error =
@@ -99,7 +106,8 @@ llvm::Error linkToOutput(llvm::ArrayRef<char> object, llvm::StringRef outputPath
   std::string linkedPath = stagingPathFor(outputPath);
   llvm::FileRemover removeLinked(linkedPath);
   if (llvm::Error error =
-          linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath)))
+          linkSharedLibrary(objectPath, linkedPath, llvm::sys::path::filename(outputPath),
+                            sanitizedGlue))
     return error;
   return commitStagedFile(linkedPath, outputPath);
 }
@@ -137,26 +145,53 @@ llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &optio
   if (!machine)
     return machine.takeError();
   llvm::LLVMContext context;
-  auto llvmModule = buildLLVMModule(module, *signature, json, options.name, **machine, context);
+  std::optional<ExternalWeights> weights;
+  if (options.externalWeights)
+    weights.emplace();
+  auto llvmModule = buildLLVMModule(module, *signature, json, options.name, **machine, context,
+                                    weights ? &*weights : nullptr, options.sanitizedGlue);
   if (!llvmModule)
     return llvmModule.takeError();
+  // Staged now, renamed into place with the library: a failure on the way
+  // leaves neither file behind.
+  std::string weightsPath = sidecarPath(options.outputPath, options.name, ".safetensors");
+  std::string stagedWeights = weights ? stagingPathFor(weightsPath) : "";
+  llvm::FileRemover removeStagedWeights(stagedWeights, /*deleteIt=*/weights.has_value());
+  if (weights) {
+    if (llvm::Error error =
+            writeOutputFile(stagedWeights, serializeSafetensors(*weights, options.name)))
+      return error;
+    weights->data = std::string(); // the file has the bytes now
+    clock.done("weights file");
+  }
   optimizeModule(**llvmModule, **machine);
   clock.done("LLVM IR and optimization");
 
+  auto commitWeights = [&]() -> llvm::Error {
+    return weights ? commitStagedFile(stagedWeights, weightsPath) : llvm::Error::success();
+  };
   if (options.artifact == HostArtifact::LLVMIR) {
     std::string text;
     llvm::raw_string_ostream os(text);
     (*llvmModule)->print(os, nullptr);
-    return writeOutputFile(options.outputPath, text);
+    if (llvm::Error error = writeOutputFile(options.outputPath, text))
+      return error;
+    return commitWeights();
   }
   auto object = emitObject(**llvmModule, **machine);
   if (!object)
     return object.takeError();
   clock.done("machine code");
-  if (options.artifact == HostArtifact::Object)
-    return writeOutputFile(options.outputPath, llvm::StringRef(object->data(), object->size()));
+  if (options.artifact == HostArtifact::Object) {
+    if (llvm::Error error =
+            writeOutputFile(options.outputPath, llvm::StringRef(object->data(), object->size())))
+      return error;
+    return commitWeights();
+  }
 
-  if (llvm::Error error = linkToOutput(*object, options.outputPath))
+  if (llvm::Error error = linkToOutput(*object, options.outputPath, options.sanitizedGlue))
+    return error;
+  if (llvm::Error error = commitWeights())
     return error;
   clock.done("linking");
   if (llvm::Error error = writeOutputFile(

@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace kiln::host {
 
@@ -35,9 +37,36 @@ private:
   Clock::time_point last;
 };
 
+/// The model's constant tensors, moved out of the library
+/// (--weights=external) into a safetensors file.
+struct ExternalWeights {
+  struct Tensor {
+    std::string name, dtype; // safetensors dtype: F32, F16, I8, ...
+    llvm::SmallVector<int64_t> shape;
+    uint64_t begin = 0, end = 0; // data_offsets
+  };
+  std::vector<Tensor> tensors;
+  std::string data; // the file's data section
+  uint64_t checksum = 0; // kiln_weights_checksum(data)
+};
+
+/// Moves every constant array of the translated model (call it before the
+/// glue is linked) into `weights`; its uses then address the thread-local
+/// `kiln_model_weights_base` that the glue sets for each run.
+llvm::Error externalizeWeights(llvm::Module &module, ExternalWeights &weights);
+
+/// The safetensors file of `weights`; its metadata names the model and
+/// the checksum.
+std::string serializeSafetensors(const ExternalWeights &weights, llvm::StringRef modelName);
+
+/// Defines `kiln_model_weights` (runtime/host/kiln_model_desc.h) for
+/// `weights`, or for weights embedded in the library when it is null.
+void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
+                           llvm::StringRef modelName);
+
 /// Links the generic C glue (runtime/host/kiln_model_glue.c, embedded as
-/// bitcode) into `module`.
-llvm::Error linkModelGlue(llvm::Module &module);
+/// bitcode) into `module`; `sanitized` picks its ASan/UBSan build.
+llvm::Error linkModelGlue(llvm::Module &module, bool sanitized);
 
 /// Defines `kiln_model_descriptor` (see runtime/host/kiln_model_desc.h).
 void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
@@ -63,9 +92,11 @@ llvm::Expected<llvm::SmallVector<char, 0>> emitObject(llvm::Module &module,
                                                       llvm::TargetMachine &machine);
 
 /// Links `objectPath` with libc and libm into the shared library
-/// `outputPath`, in-process through lld.
+/// `outputPath`, in-process through lld. With `sanitizerRuntimeFromLoader`,
+/// the sanitizer runtime's symbols may stay undefined (the instrumented
+/// program that loads the library provides them).
 llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef outputPath,
-                              llvm::StringRef soname);
+                              llvm::StringRef soname, bool sanitizerRuntimeFromLoader = false);
 
 } // namespace kiln::host
 

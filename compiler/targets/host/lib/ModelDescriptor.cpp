@@ -105,6 +105,17 @@ void takeOverDeclaration(llvm::Module &module, llvm::StringRef name,
   definition->setName(name);
 }
 
+/// Defines `name` as the constant struct of `fields`, replacing the glue's
+/// declaration.
+void defineGlueConstant(llvm::Module &module, llvm::ArrayRef<llvm::Constant *> fields,
+                        llvm::StringRef name) {
+  llvm::Constant *init = llvm::ConstantStruct::getAnon(module.getContext(), fields);
+  auto *definition = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                                              llvm::GlobalValue::ExternalLinkage, init,
+                                              name + ".new");
+  takeOverDeclaration(module, name, definition);
+}
+
 } // namespace
 
 void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
@@ -119,11 +130,39 @@ void emitModelDescriptor(llvm::Module &module, const ModelSignature &signature,
       b.tensors(signature.outputs, "kiln.outputs"),
       b.symbols(signature.symbols),
       b.string(json)};
-  llvm::Constant *init = llvm::ConstantStruct::getAnon(b.context, fields);
-  auto *descriptor = new llvm::GlobalVariable(module, init->getType(), /*isConstant=*/true,
-                                              llvm::GlobalValue::ExternalLinkage, init,
-                                              "kiln.descriptor.new");
-  takeOverDeclaration(module, "kiln_model_descriptor", descriptor);
+  defineGlueConstant(module, fields, "kiln_model_descriptor");
+}
+
+void emitWeightsDescriptor(llvm::Module &module, const ExternalWeights *weights,
+                           llvm::StringRef modelName) {
+  DescriptorBuilder b(module);
+  // kiln_weight_desc {name, dtype, rank, shape, begin, end}.
+  auto *tensorType = llvm::StructType::get(b.context, {b.ptr, b.ptr, b.i32, b.ptr, b.i64, b.i64});
+  llvm::SmallVector<llvm::Constant *> tensors;
+  if (weights)
+    for (const ExternalWeights::Tensor &tensor : weights->tensors)
+      tensors.push_back(llvm::ConstantStruct::get(
+          tensorType, {b.string(tensor.name), b.string(tensor.dtype),
+                       llvm::ConstantInt::get(b.i32, int32_t(tensor.shape.size())),
+                       b.intArray(llvm::ArrayRef<int64_t>(tensor.shape), "kiln.weight.shape"),
+                       llvm::ConstantInt::get(b.i64, tensor.begin),
+                       llvm::ConstantInt::get(b.i64, tensor.end)}));
+  llvm::Constant *tensorArray =
+      tensors.empty() ? llvm::ConstantPointerNull::get(b.ptr)
+                      : b.global(llvm::ConstantArray::get(
+                                     llvm::ArrayType::get(tensorType, tensors.size()), tensors),
+                                 "kiln.weights");
+  // kiln_weights_desc {external, num_tensors, tensors, data_size, checksum,
+  // file_name, model_name}.
+  llvm::Constant *fields[] = {
+      llvm::ConstantInt::get(b.i32, weights ? 1 : 0),
+      llvm::ConstantInt::get(b.i32, int32_t(tensors.size())),
+      tensorArray,
+      llvm::ConstantInt::get(b.i64, weights ? weights->data.size() : 0),
+      llvm::ConstantInt::get(b.i64, weights ? weights->checksum : 0),
+      b.string((modelName + ".safetensors").str()),
+      b.string(modelName)};
+  defineGlueConstant(module, fields, "kiln_model_weights");
 }
 
 llvm::Error emitInvokeShim(llvm::Module &module, llvm::StringRef entry, unsigned numArguments) {

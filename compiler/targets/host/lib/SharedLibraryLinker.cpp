@@ -37,7 +37,7 @@ std::optional<std::string> findBuiltinsArchive() {
 } // namespace
 
 llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef outputPath,
-                              llvm::StringRef soname) {
+                              llvm::StringRef soname, bool sanitizerRuntimeFromLoader) {
   std::vector<std::string> dirs = findLibraryDirs();
   if (dirs.empty())
     return llvm::createStringError("cannot find libc.so to link against (looked in "
@@ -48,6 +48,8 @@ llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef output
                                    "-z", "now", "-z", "relro", "-z", "noexecstack",
                                    "--hash-style=gnu", "--build-id=sha1", "--gc-sections",
                                    "--as-needed", "--exclude-libs=ALL", objectPath.str()};
+  if (sanitizerRuntimeFromLoader)
+    llvm::erase(args, "--no-undefined");
   if (std::optional<std::string> builtins = findBuiltinsArchive())
     args.push_back(*builtins);
   for (const std::string &dir : dirs)

@@ -25,7 +25,19 @@ namespace kiln {
 /// loop nest, outlining.
 void buildCudaLoweringPipeline(mlir::OpPassManager &pm);
 
-/// Registers `kiln-cuda-lowering` with the pass registry (for kiln-opt).
+struct CudaLoweringOptions {
+  /// --precision=f16: activations and weights stored as f16, arithmetic and
+  /// accumulation in f32 (kiln-f16-activations).
+  bool f16Activations = false;
+};
+void buildCudaLoweringPipeline(mlir::OpPassManager &pm, const CudaLoweringOptions &options);
+
+/// The same up to the fused loop nests, one per kernel-to-be (before
+/// kiln-cuda-loops-to-launch).
+void buildCudaLoopsPipeline(mlir::OpPassManager &pm, const CudaLoweringOptions &options);
+
+/// Registers `kiln-cuda-lowering` and `kiln-cuda-loops` (option `f16`) with
+/// the pass registry (for kiln-opt).
 void registerCudaPipelines();
 
 } // namespace kiln

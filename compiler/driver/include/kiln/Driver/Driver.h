@@ -15,6 +15,9 @@ enum class InputFormat { Auto, Onnx, Mlir };
 
 enum class Target { None, Host, Cuda };
 
+/// --precision: what activations and weights are stored as.
+enum class Precision { F32, F16 };
+
 struct DriverOptions {
   std::string inputPath;
   std::string outputPath = "-";
@@ -28,8 +31,16 @@ struct DriverOptions {
   /// Host target: C symbol prefix and CPU (empty: the target's default).
   std::string modelName = "model";
   std::string cpu;
+  /// Host target: the constant tensors go to <name>.safetensors beside the
+  /// library instead of into it (--weights=external).
+  bool externalWeights = false;
+  /// Host target: link the ASan/UBSan build of the model's C glue (hidden
+  /// --sanitized-glue, for the sanitizer test builds).
+  bool sanitizedGlue = false;
   /// CUDA target: comma-separated ptxas architectures (empty: the default).
   std::string gpuArchs;
+  /// CUDA target: F16 stores activations and weights as f16 (f32 math).
+  Precision precision = Precision::F32;
   /// Prints each stage's wall time on stderr.
   bool timeStages = false;
 };

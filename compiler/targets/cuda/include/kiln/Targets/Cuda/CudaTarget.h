@@ -21,6 +21,8 @@ struct CudaTargetOptions {
   std::vector<std::string> gpuArchs;
   /// Reports each stage's wall time on stderr.
   bool verbose = false;
+  /// --precision=f16: activations and weights in f16, f32 arithmetic.
+  bool f16 = false;
 };
 
 /// Parses "sm_90a,sm_80" into a list, checking each name.

@@ -22,6 +22,12 @@ struct HostTargetOptions {
   std::string cpu = kDefaultHostCpu;
   /// Reports each stage's wall time on stderr.
   bool verbose = false;
+  /// Writes the constant tensors to `<name>.safetensors` beside the output
+  /// instead of embedding them; the library maps that file at create time.
+  bool externalWeights = false;
+  /// Links the ASan/UBSan build of the C glue (for the sanitizer test
+  /// builds: the library must be loaded by an instrumented program).
+  bool sanitizedGlue = false;
 };
 
 /// Registers every dialect and interface that host lowering needs (also
@@ -29,8 +35,9 @@ struct HostTargetOptions {
 void registerHostTargetDialects(mlir::DialectRegistry &registry);
 
 /// Lowers `module` (imported or compressed kiln IR) and writes the artifact;
-/// for a shared library also `<name>.h` and `<name>.json` beside it. Files
-/// appear atomically, only on success.
+/// for a shared library also `<name>.h` and `<name>.json` beside it, and
+/// with external weights `<name>.safetensors`. Files appear atomically,
+/// only on success.
 llvm::Error compileForHost(mlir::ModuleOp module, const HostTargetOptions &options);
 
 } // namespace kiln::host

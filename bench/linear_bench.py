@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Linear layers y = x·Wᵀ on the GPU: Kiln GEMV (M <= 16) and GEMM (M >= 128)
+against PyTorch, in fp16 and with int8 (per channel) / int4 (group 128)
+weights. Benchmark part 1 of issue 5.
+
+Runs on the GPU machine with the cubin + manifest that scripts/gpu-pack.sh
+builds. For every case (format x M in 1, 16, 128, 2048 x N×K LLM shapes):
+
+1. every Kiln kernel variant is checked on fresh random inputs against a
+   float64 reference of the dequantized weights (output poisoned with NaN);
+2. Kiln's best variant is timed against: eager cuBLAS `F.linear` on fp16
+   weights (the bar: same time for every format), eager dequantize +
+   `F.linear` from the stored int8/int4 weights, `torch.compile` of that, and
+   for int4 `torch._weight_int4pack_mm` (bf16 activations);
+3. copy bandwidth and cuBLAS TFLOP/s are measured in the same run, so M = 1
+   is reported as weight bytes / time against copy bandwidth and M = 2048 as
+   TFLOP/s against cuBLAS.
+
+Timing, weight rotation and the quantizer are gemv_bench's (same folder).
+Writes linear_bench.json and linear_bench.png into --out.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gemv_bench import (L2_ROTATION_BYTES, Case, compiled_dequant_linear, copy_bandwidth,
+                        cupy, dequant_linear, int4pack_baseline, log, rel_err, time_calls)
+
+SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192)]
+BATCHES = [1, 16, 128, 2048]
+FORMATS = ["f16", "int8", "int4"]
+REL_TOL = 2e-3
+
+
+class KilnKernels:
+    """GEMV and GEMM kernels of one cubin, launched through CuPy."""
+
+    def __init__(self, cubin, manifest):
+        module = cupy.RawModule(path=cubin)
+        with open(manifest) as f:
+            self.entries = json.load(f)["kernels"]
+        self.funcs = {}
+        for e in self.entries:
+            fn = module.get_function(e["name"])
+            if e.get("shared_bytes", 0) > 0:  # needed above 48 KiB, harmless below
+                fn.max_dynamic_shared_size_bytes = e["shared_bytes"]
+            self.funcs[e["name"]] = fn
+
+    def variants(self, fmt, m, n, k):
+        return [e for e in self.entries
+                if (e["format"], e["m"], e["n"], e["k"]) == (fmt, m, n, k)
+                and not e.get("bias", False)]
+
+    def checks_only(self, fmt, n, k, batches):
+        """Kernels that are only checked: bias epilogues and M tails."""
+        return [e for e in self.entries
+                if (e["format"], e["n"], e["k"]) == (fmt, n, k)
+                and (e.get("bias", False) or e["m"] not in batches)]
+
+    def launcher(self, entry, case, x, y, bias=None):
+        func = self.funcs[entry["name"]]
+        grid, block = tuple(entry["grid"]), tuple(entry["block"])
+        shared = entry.get("shared_bytes", 0)
+        ptr = lambda t: np.uint64(t.data_ptr())
+        tail = ([ptr(bias)] if bias is not None else []) + [ptr(y)]
+        if case.scales is None:
+            args = [tuple([ptr(x), ptr(w)] + tail) for w in case.kiln_ws]
+        else:
+            args = [tuple([ptr(x), ptr(w), ptr(s)] + tail)
+                    for w, s in zip(case.kiln_ws, case.scale_bufs)]
+        return lambda i: func(grid, block, args[i], shared_mem=shared)
+
+
+def check(kiln, entry, case, m, bias=None):
+    """Relative error of one kernel on fresh inputs; y poisoned with NaN."""
+    x = torch.randn(m, case.k, device="cuda", dtype=torch.float16)
+    y = torch.full((m, case.n), float("nan"), device="cuda", dtype=torch.float16)
+    kiln.launcher(entry, case, x, y, bias)(0)
+    torch.cuda.synchronize()
+    ref = x.double() @ case.w_ref.double().t()
+    if bias is not None:
+        ref += bias.double()
+    return rel_err(y, ref)
+
+
+def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
+    n, k, fmt = case.n, case.k, case.fmt
+    row = {"format": fmt, "m": m, "n": n, "k": k, "group": case.group,
+           "weight_bytes": case.weight_bytes, "flop": 2 * m * n * k}
+    x = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    ref = x.double() @ case.w_ref.double().t()
+    variants = []
+    for entry in kiln.variants(fmt, m, n, k):
+        err = check(kiln, entry, case, m)
+        y = torch.empty(m, n, device="cuda", dtype=torch.float16)
+        t = time_calls(kiln.launcher(entry, case, x, y), case.nbuf)
+        variants.append({"name": entry["name"], "op": entry.get("op", "gemv"),
+                         "rel_err": err, **t})
+        if not err <= REL_TOL:
+            failures.append(f"{entry['name']}: rel err {err:.3g}")
+    if not variants:
+        failures.append(f"no Kiln kernel for {fmt} M={m} {n}x{k}")
+        return row
+    best = min(variants, key=lambda v: v["median_us"])
+    row.update(kiln_variants=variants, kiln_us=best["median_us"], kiln_best=best["name"],
+               kiln_rel_err=max(v["rel_err"] for v in variants))
+    key = (m, n, k)
+    if key not in eager_cache:
+        copies = max(2, math.ceil(L2_ROTATION_BYTES / (n * k * 2)))
+        wf = [case.w_f16] + [case.w_f16.clone() for _ in range(copies - 1)]
+        eager_cache[key] = time_calls(lambda i: F.linear(x, wf[i % len(wf)]), len(wf))
+        del wf
+    row["eager_us"] = eager_cache[key]["median_us"]
+    row["eager_rel_err"] = rel_err(F.linear(x, case.w_f16), ref)
+    sc = case.scale_bufs
+    scale = lambda i: None if sc is None else sc[i]
+    if fmt != "f16":
+        dq = dequant_linear(fmt, case.group)
+        row["eager_dequant_rel_err"] = rel_err(dq(x, case.kiln_ws[0], scale(0)), ref)
+        row["eager_dequant_us"] = time_calls(
+            lambda i: dq(x, case.kiln_ws[i], scale(i)), case.nbuf)["median_us"]
+    if budget_left():
+        try:
+            row["compile_rel_err"] = rel_err(comp(x, case.kiln_ws[0], scale(0)), ref)
+            row["compile_us"] = time_calls(lambda i: comp(x, case.kiln_ws[i], scale(i)),
+                                           case.nbuf)["median_us"]
+        except Exception as e:  # record, keep going
+            row["compile_error"] = repr(e)[:300]
+    else:
+        row["compile_error"] = "skipped: compile time budget spent"
+    if fmt == "int4":
+        try:
+            fn, err = int4pack_baseline(case, m)
+            row["int4pack_rel_err"] = err
+            row["int4pack_us"] = time_calls(fn, case.nbuf)["median_us"]
+        except Exception as e:
+            row["int4pack_error"] = repr(e)[:300]
+    row["kiln_tflops"] = row["flop"] / (row["kiln_us"] * 1e-6) / 1e12
+    row["eager_tflops"] = row["flop"] / (row["eager_us"] * 1e-6) / 1e12
+    row["kiln_weight_gbs"] = case.weight_bytes / (row["kiln_us"] * 1e-6) / 1e9
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cubin", required=True)
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--compile-budget-s", type=float, default=420.0,
+                    help="stop adding torch.compile baselines after this many seconds")
+    ap.add_argument("--shapes", default="all", help="'all' or a comma list like 4096x4096")
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    args = ap.parse_args()
+    t0 = time.time()
+    torch.manual_seed(0)
+    props = torch.cuda.get_device_properties(0)
+    log(f"device {props.name}, {props.multi_processor_count} SMs, torch {torch.__version__}")
+    kiln = KilnKernels(args.cubin, args.manifest)
+    copy_gbs, copy_t = copy_bandwidth()
+    log(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)")
+    shapes = SHAPES if args.shapes == "all" else [
+        tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    batches = [int(v) for v in args.batches.split(",") if v]  # "": check-only kernels
+
+    results, failures, eager_cache = [], [], {}
+    # Static shapes, as inductor is used for a fixed model: one compiled
+    # function per (format, shape), recompiled for each M. (dynamic=True
+    # compiles far less but its int4 dequantization ran up to 10x slower.)
+    # Dynamo keys its cache by code object, which every (shape, M) of a
+    # format shares: past the limit it silently runs eager.
+    for limit in ("cache_size_limit", "recompile_limit"):
+        if hasattr(torch._dynamo.config, limit):
+            setattr(torch._dynamo.config, limit, 4 * len(SHAPES) * len(BATCHES))
+    budget_left = lambda: time.time() - t0 < args.compile_budget_s
+    for (n, k) in shapes:
+        for fmt in FORMATS:
+            case = Case(fmt, n, k)
+            comp = compiled_dequant_linear(fmt, case.group)
+            for m in batches:
+                row = time_row(kiln, case, m, comp, eager_cache, failures, budget_left)
+                if "kiln_us" not in row:
+                    continue
+                row["kiln_frac_of_copy_bw"] = row["kiln_weight_gbs"] / copy_gbs
+                results.append(row)
+                log(f"{fmt:5s} M={m:4d} {n:5d}x{k:5d}: kiln {row['kiln_us']:8.1f} us "
+                    f"({row['kiln_tflops']:5.0f} TF/s, {row['kiln_frac_of_copy_bw']:4.0%} copy) "
+                    f"err {row['kiln_rel_err']:.1e} | cuBLAS f16 {row['eager_us']:8.1f} "
+                    f"| dq+eager {row.get('eager_dequant_us', float('nan')):8.1f} "
+                    f"| compile {row.get('compile_us', float('nan')):8.1f} "
+                    f"| int4pack {row.get('int4pack_us', float('nan')):8.1f}  [{time.time()-t0:.0f}s]")
+            for entry in kiln.checks_only(fmt, n, k, batches):
+                bias = (torch.randn(n, device="cuda", dtype=torch.float16)
+                        if entry.get("bias", False) else None)
+                err = check(kiln, entry, case, entry["m"], bias)
+                log(f"check only {entry['name']}: rel err {err:.1e}")
+                results.append({"format": fmt, "m": entry["m"], "n": n, "k": k,
+                                "checked_kernel": entry["name"], "rel_err": err})
+                if not err <= REL_TOL:
+                    failures.append(f"{entry['name']}: rel err {err:.3g}")
+            del case, comp
+            torch.cuda.empty_cache()
+
+    report = {
+        "device": props.name, "sms": props.multi_processor_count,
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__, "cupy": cupy.__version__,
+        "copy_bandwidth_gbs": copy_gbs, "copy_timing": copy_t,
+        "timing": "CUDA events, median of 25 reps of 20 queued calls, weights rotated over >= 256 MB",
+        "rel_tol": REL_TOL, "failures": failures, "results": results,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "linear_bench.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    try:
+        plot(report, os.path.join(args.out, "linear_bench.png"))
+    except Exception as e:
+        log(f"plot failed: {e!r}")
+    summary(report)
+    return 1 if failures else 0
+
+
+def timed(report):
+    return [r for r in report["results"] if "kiln_us" in r]
+
+
+def plot(report, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    res = timed(report)
+    fig, axes = plt.subplots(2, 1, figsize=(16, 10))
+    xs = np.arange(len(res))
+    ax = axes[0]
+    bars = [("eager_us", "cuBLAS fp16 (eager)"), ("eager_dequant_us", "eager dequant+linear"),
+            ("compile_us", "torch.compile"), ("int4pack_us", "int4pack_mm")]
+    width = 0.8 / len(bars)
+    for i, (key, name) in enumerate(bars):
+        ax.bar(xs + (i - 1.5) * width, [r[key] / r["kiln_us"] if key in r else 0 for r in res],
+               width, label=name)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.axhline(0.5, color="gray", ls=":", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(xs, [f"{r['format']} M{r['m']}\n{r['n']}x{r['k']}" for r in res],
+                  rotation=90, fontsize=6)
+    ax.set_ylabel("baseline time / Kiln time (>1: Kiln faster)")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Kiln linear layers (GEMV M<=16, GEMM M>=128), {report['device']}")
+    ax = axes[1]
+    m1 = [r for r in res if r["m"] == 1]
+    ax.bar(np.arange(len(m1)), [r["kiln_weight_gbs"] for r in m1], color="C3")
+    ax.axhline(report["copy_bandwidth_gbs"], color="k", ls="--", label="D2D copy (read+write)")
+    ax.axhline(0.6 * report["copy_bandwidth_gbs"], color="gray", ls=":", label="60% of copy")
+    ax.set_xticks(np.arange(len(m1)), [f"{r['format']}\n{r['n']}x{r['k']}" for r in m1],
+                  fontsize=7)
+    ax.set_ylabel("weight bytes / time (GB/s), M = 1")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def summary(report):
+    log("\n== summary (us; ratios = baseline / kiln, > 1: Kiln faster) ==")
+    log(f"copy bandwidth {report['copy_bandwidth_gbs']:.0f} GB/s")
+    for r in timed(report):
+        ratios = " ".join(f"{k[:-3]}x{r[k] / r['kiln_us']:.2f}" for k in
+                          ("eager_us", "eager_dequant_us", "compile_us", "int4pack_us") if k in r)
+        log(f"{r['format']:5s} M{r['m']:<4d} {r['n']}x{r['k']}: {r['kiln_us']:.1f} us "
+            f"{r['kiln_tflops']:.0f}TF {r['kiln_frac_of_copy_bw']:.0%}copy err {r['kiln_rel_err']:.1e} "
+            f"{ratios} [{r['kiln_best'].split('_k')[-1]}]")
+    log("failures: " + (", ".join(report["failures"]) or "none"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
