@@ -3,7 +3,8 @@
 # target (same model, same compression, run here on the CPU) and onnxruntime.
 # Models: the example MLP, the differential tests' mlp/cnn/transformer, an
 # op-coverage model and the real exported models (test/models/real); each in
-# fp32, f16 (--precision=f16), int8 and int4 (group 32) weights.
+# fp32, f16 (--precision=f16), int8 and int4 (group 32) weights; or, with
+# KILN_GPU_MODELS_VARIANTS=compressed, the other compression methods.
 #
 # Tolerances: an output passes when max|gpu - ref| <= TOL * max(1, max|ref|).
 #   vs host, int8/int4: 1e-2 (linears run on library kernels with f16
@@ -46,6 +47,14 @@ VARIANTS=(
   "int8|--quantize=int8|"
   "int4|--quantize=int4 --group-size=32|"
 )
+# KILN_GPU_MODELS_VARIANTS=compressed: every other compression method of
+# docs/compression.md instead, one recipe each (test/gpu/models/recipes).
+if [ "${KILN_GPU_MODELS_VARIANTS:-}" = compressed ]; then
+  VARIANTS=()
+  for recipe in test/gpu/models/recipes/*.json; do
+    VARIANTS+=("$(basename "$recipe" .json)|--recipe=$recipe|")
+  done
+fi
 
 # Tolerance against the host target and against onnxruntime, per case
 # (MODEL.TAG). int8/int4 linears run on the library kernels with f16
@@ -54,7 +63,12 @@ VARIANTS=(
 # storage moves across, so one output element takes the other branch (max
 # error 0.054, by design).
 host_tolerance() {
-  case $1 in ops.f16) echo 1e9 ;; *.f16) echo 3e-2 ;; *.int8 | *.int4) echo 1e-2 ;; *) echo 1e-4 ;; esac
+  case $1 in
+    ops.f16) echo 1e9 ;;
+    *.f16) echo 3e-2 ;;
+    *.int8 | *.int4 | *.gptq4 | *.awq4 | *.smoothquant) echo 1e-2 ;;
+    *) echo 1e-4 ;;
+  esac
 }
 ort_tolerance() {
   case $1 in ops.f16) echo 1e9 ;; *.fp32) echo 1e-3 ;; *.f16) echo 3e-2 ;; *) echo 1e9 ;; esac
