@@ -24,6 +24,9 @@ void addKilnToLinalg(OpPassManager &pm) {
   pm.addPass(createDecodeWeightsInKernel());
   pm.addPass(createExpandCompressedWeights());
   pm.addPass(createLowerLinearToLinalg());
+  // Compression passes (AWQ, SmoothQuant) scale activations with plain arith
+  // ops on tensors, which bufferization does not take.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
