@@ -51,7 +51,7 @@ VARIANTS=(
 # docs/compression.md instead, one recipe each (test/gpu/models/recipes).
 if [ "${KILN_GPU_MODELS_VARIANTS:-}" = compressed ]; then
   VARIANTS=()
-  for recipe in test/gpu/models/recipes/*.json; do
+  for recipe in ${KILN_GPU_MODELS_RECIPES:-test/gpu/models/recipes/*.json}; do
     VARIANTS+=("$(basename "$recipe" .json)|--recipe=$recipe|")
   done
 fi
