@@ -20,19 +20,16 @@ Timing, weight rotation and the quantizer are gemv_bench's (same folder).
 Writes linear_bench.json and linear_bench.png into --out.
 """
 import argparse
-import datetime
 import json
-import math
-import os
 import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from gemv_bench import (L2_ROTATION_BYTES, Case, compiled_dequant_linear, copy_bandwidth,
-                        cupy, dequant_linear, int4pack_baseline, log, rel_err, time_calls)
+from gemv_bench import (Case, add_eager_linear, add_torch_baselines, compiled_dequant_linear,
+                        copy_bandwidth, cupy, dequant_linear, log, rel_err, report_header,
+                        time_calls, write_report)
 
 SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192)]
 BATCHES = [1, 16, 128, 2048]
@@ -112,37 +109,15 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
     best = min(variants, key=lambda v: v["median_us"])
     row.update(kiln_variants=variants, kiln_us=best["median_us"], kiln_best=best["name"],
                kiln_rel_err=max(v["rel_err"] for v in variants))
-    key = (m, n, k)
-    if key not in eager_cache:
-        copies = max(2, math.ceil(L2_ROTATION_BYTES / (n * k * 2)))
-        wf = [case.w_f16] + [case.w_f16.clone() for _ in range(copies - 1)]
-        eager_cache[key] = time_calls(lambda i: F.linear(x, wf[i % len(wf)]), len(wf))
-        del wf
-    row["eager_us"] = eager_cache[key]["median_us"]
-    row["eager_rel_err"] = rel_err(F.linear(x, case.w_f16), ref)
-    sc = case.scale_bufs
-    scale = lambda i: None if sc is None else sc[i]
+    add_eager_linear(row, case, x, ref, eager_cache)
     if fmt != "f16":
+        sc = case.scale_bufs
+        scale = lambda i: None if sc is None else sc[i]
         dq = dequant_linear(fmt, case.group)
         row["eager_dequant_rel_err"] = rel_err(dq(x, case.kiln_ws[0], scale(0)), ref)
         row["eager_dequant_us"] = time_calls(
             lambda i: dq(x, case.kiln_ws[i], scale(i)), case.nbuf)["median_us"]
-    if budget_left():
-        try:
-            row["compile_rel_err"] = rel_err(comp(x, case.kiln_ws[0], scale(0)), ref)
-            row["compile_us"] = time_calls(lambda i: comp(x, case.kiln_ws[i], scale(i)),
-                                           case.nbuf)["median_us"]
-        except Exception as e:  # record, keep going
-            row["compile_error"] = repr(e)[:300]
-    else:
-        row["compile_error"] = "skipped: compile time budget spent"
-    if fmt == "int4":
-        try:
-            fn, err = int4pack_baseline(case, m)
-            row["int4pack_rel_err"] = err
-            row["int4pack_us"] = time_calls(fn, case.nbuf)["median_us"]
-        except Exception as e:
-            row["int4pack_error"] = repr(e)[:300]
+    add_torch_baselines(row, case, x, ref, comp, budget_left())
     row["kiln_tflops"] = row["flop"] / (row["kiln_us"] * 1e-6) / 1e12
     row["eager_tflops"] = row["flop"] / (row["eager_us"] * 1e-6) / 1e12
     row["kiln_weight_gbs"] = case.weight_bytes / (row["kiln_us"] * 1e-6) / 1e9
@@ -208,23 +183,9 @@ def main():
             del case, comp
             torch.cuda.empty_cache()
 
-    report = {
-        "device": props.name, "sms": props.multi_processor_count,
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "torch": torch.__version__, "cupy": cupy.__version__,
-        "copy_bandwidth_gbs": copy_gbs, "copy_timing": copy_t,
-        "timing": "CUDA events, median of 25 reps of 20 queued calls, weights rotated over >= 256 MB",
-        "rel_tol": REL_TOL, "failures": failures, "results": results,
-    }
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "linear_bench.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    try:
-        plot(report, os.path.join(args.out, "linear_bench.png"))
-    except Exception as e:
-        log(f"plot failed: {e!r}")
-    summary(report)
-    return 1 if failures else 0
+    report = {**report_header(props, copy_gbs, copy_t, REL_TOL),
+              "failures": failures, "results": results}
+    return write_report(report, args.out, "linear_bench", plot, summary)
 
 
 def timed(report):
