@@ -14,7 +14,8 @@
 #   vs host, f16: 3e-2 (the host runs f32; activations and weights are stored
 #     as f16, about 3 decimal digits, through up to a few dozen layers);
 #   vs onnxruntime, fp32: 1e-3; f16: 3e-2; int8/int4: reported only (the
-#     quantized weights differ from the model's by design); ops.f16: below.
+#     quantized weights differ from the model's by design); ops.f16 and
+#     SmoothQuant: below.
 #
 #   scripts/gpu-models.sh pack BUILD_DIR DEST   here: compile every model (host + cuda),
 #                                               make inputs and references, copy the
@@ -68,26 +69,36 @@ fi
 # error 0.054, by design).
 #
 # SmoothQuant W8A8 on library kernels: each layer's activations are
-# re-quantized to int8 codes after the previous layer's f16 output, so a code
-# near a rounding boundary can land one step away from the host's (f32)
-# choice. That difference must stay below half of the compression's own error
-# (the host's distance from the uncompressed model, make_reference.py), and
-# at least 1e-2 is allowed; smoothquant-generic (--library-kernels=false) is
-# held to fp32's 1e-4.
+# re-quantized to int8 codes after the previous layer's f16 output, so codes
+# near a rounding boundary land one step away from the host's (f32) choice,
+# a difference as large as the quantization noise itself (H100, 2026-11-25:
+# up to 0.6x the compression's own error). So the GPU is held to the host
+# within the compression's own error (the host's distance from the
+# uncompressed model, make_reference.py; at least 1e-2), and to the
+# uncompressed model (onnxruntime) within 1.25x that error: as faithful as
+# the host. smoothquant-generic (--library-kernels=false) is held to fp32's
+# 1e-4 against the host.
+own_error() { cat "$1/host/compression_error.txt" 2>/dev/null || echo 0; }
+scaled_at_least() { # FACTOR ERROR FLOOR
+  awk -v f="$1" -v e="$2" -v floor="$3" 'BEGIN { t = f * e; if (t < floor) t = floor; printf "%.3g\n", t }'
+}
 host_tolerance() {
-  local case_dir=${2:-}
   case $1 in
     ops.f16) echo 1e9 ;;
     *.f16) echo 3e-2 ;;
-    *.smoothquant)
-      awk -v own="$(cat "$case_dir/host/compression_error.txt" 2>/dev/null || echo 0)" \
-        'BEGIN { t = own / 2; if (t < 1e-2) t = 1e-2; printf "%.3g\n", t }' ;;
+    *.smoothquant) scaled_at_least 1 "$(own_error "$2")" 1e-2 ;;
     *.int8 | *.int4 | *.gptq4 | *.awq4) echo 1e-2 ;;
     *) echo 1e-4 ;;
   esac
 }
 ort_tolerance() {
-  case $1 in ops.f16) echo 1e9 ;; *.fp32) echo 1e-3 ;; *.f16) echo 3e-2 ;; *) echo 1e9 ;; esac
+  case $1 in
+    ops.f16) echo 1e9 ;;
+    *.fp32) echo 1e-3 ;;
+    *.f16) echo 3e-2 ;;
+    *.smoothquant) scaled_at_least 1.25 "$(own_error "$2")" 1e-3 ;;
+    *) echo 1e9 ;;
+  esac
 }
 
 # One case: the host library and references here, the CUDA library for the
@@ -167,9 +178,10 @@ run() {
       echo "== $case_name vs host (tolerance $tolerance)"
       "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/host" "$tolerance" ||
         status=1
-      echo "== $case_name vs onnxruntime (tolerance $(ort_tolerance "$case_name"))"
-      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/ort" \
-        "$(ort_tolerance "$case_name")" || status=1
+      tolerance=$(ort_tolerance "$case_name" "$case_dir")
+      echo "== $case_name vs onnxruntime (tolerance $tolerance)"
+      "$dest/kiln-run-cuda-model" "$case_dir/libm.so" m "$case_dir/ort" "$tolerance" ||
+        status=1
     done
     echo "exit: $status"
     return $status
