@@ -5,6 +5,7 @@
 #include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
+#include "kiln/Lowering/CudaRowPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
 
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnCudaPasses();
   kiln::registerKilnCudaCodegenPasses();
   kiln::registerKilnCudaLibraryPasses();
+  kiln::registerKilnCudaRowPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;
