@@ -14,7 +14,7 @@
 #row3 = affine_map<(b, s, j) -> (b, s)>
 #col3 = affine_map<(b, s, j) -> (j)>
 
-// Softmax over rows of 64: a warp per row, 8 rows per block. The row max
+// Softmax over 2048 rows of 64: a warp per row, 8 rows per block. The row max
 // starts each lane at maximumf's identity (-inf), walks lane, lane + 32, ...,
 // is reduced across the warp by five xor shuffles, and is combined once with
 // the value the max buffer held before (the fill, in the same nest); a warp
@@ -29,7 +29,7 @@
 // CHECK:   %[[ROW0:.*]] = arith.muli %{{.*}}, %[[C8]]
 // CHECK:   %[[ROW:.*]] = arith.addi %[[ROW0]], %[[WARP]]
 // CHECK:   scf.if
-// CHECK:     memref.store %{{.*}}, %[[MAX:.*]][%[[R:.*]]] : memref<32xf32>
+// CHECK:     memref.store %{{.*}}, %[[MAX:.*]][%[[R:.*]]] : memref<2048xf32>
 // CHECK:     nvvm.bar.warp.sync
 // CHECK:     %[[OLD:.*]] = memref.load %[[MAX]][%[[R]]]
 // CHECK:     %[[PART:.*]] = scf.for %[[K:.*]] = %[[LANE]] to %[[C64]] step %[[C32]] iter_args(%[[P:.*]] = %[[LOWEST]]) -> (f32) {
@@ -60,21 +60,21 @@
 // CHECK:       memref.store %{{.*}}, %{{.*}}[%[[R]], %[[J]]]
 // CHECK-NOT: scf.parallel
 // CHECK: return
-func.func @softmax(%x: memref<32x64xf32>, %y: memref<32x64xf32>) {
+func.func @softmax(%x: memref<2048x64xf32>, %y: memref<2048x64xf32>) {
   %lowest = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
-  %max = memref.alloc() : memref<32xf32>
-  %sum = memref.alloc() : memref<32xf32>
-  linalg.fill ins(%lowest : f32) outs(%max : memref<32xf32>)
+  %max = memref.alloc() : memref<2048xf32>
+  %sum = memref.alloc() : memref<2048xf32>
+  linalg.fill ins(%lowest : f32) outs(%max : memref<2048xf32>)
   linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<32x64xf32>) outs(%max : memref<32xf32>) {
+      ins(%x : memref<2048x64xf32>) outs(%max : memref<2048xf32>) {
   ^bb0(%a: f32, %m: f32):
     %n = arith.maximumf %a, %m : f32
     linalg.yield %n : f32
   }
-  linalg.fill ins(%zero : f32) outs(%sum : memref<32xf32>)
+  linalg.fill ins(%zero : f32) outs(%sum : memref<2048xf32>)
   linalg.generic {indexing_maps = [#id, #row, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%x, %max : memref<32x64xf32>, memref<32xf32>) outs(%sum : memref<32xf32>) {
+      ins(%x, %max : memref<2048x64xf32>, memref<2048xf32>) outs(%sum : memref<2048xf32>) {
   ^bb0(%a: f32, %m: f32, %s: f32):
     %d = arith.subf %a, %m : f32
     %e = math.exp %d : f32
@@ -82,7 +82,7 @@ func.func @softmax(%x: memref<32x64xf32>, %y: memref<32x64xf32>) {
     linalg.yield %t : f32
   }
   linalg.generic {indexing_maps = [#id, #row, #row, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x, %max, %sum : memref<32x64xf32>, memref<32xf32>, memref<32xf32>) outs(%y : memref<32x64xf32>) {
+      ins(%x, %max, %sum : memref<2048x64xf32>, memref<2048xf32>, memref<2048xf32>) outs(%y : memref<2048x64xf32>) {
   ^bb0(%a: f32, %m: f32, %s: f32, %o: f32):
     %d = arith.subf %a, %m : f32
     %e = math.exp %d : f32
@@ -95,14 +95,14 @@ func.func @softmax(%x: memref<32x64xf32>, %y: memref<32x64xf32>) {
 // LayerNorm over [2, 3, 128] (rows indexed by two induction variables,
 // recovered from the row id innermost first): mean and variance are two
 // addf reductions, the normalization with gamma (shared by all rows) an
-// elementwise loop. 6 rows: blocks of 6 warps.
+// elementwise loop. 6 rows (fewer than 128 blocks of 8): a warp per block.
 // REPORT: remark: kiln-cuda-cooperative-rows: 1 of 1 nests
 // CHECK-LABEL: func.func @layernorm
-// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
-// CHECK: gpu.launch {{.*}} threads(%[[LANE:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %{{.*}}, %{{.*}} = %[[C6]],
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: gpu.launch {{.*}} threads(%[[LANE:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C1]],
 // CHECK:   scf.if
-// CHECK:     arith.remsi
-// CHECK:     arith.divsi
+// CHECK:     affine.delinearize_index %{{.*}} into (%{{.*}}, %{{.*}}) : index, index
 // CHECK:     scf.for %[[K:.*]] = %[[LANE]] to {{.*}} iter_args
 // CHECK:       memref.load %{{.*}}[%{{.*}}, %{{.*}}, %[[K]]] : memref<2x3x128xf32>
 // CHECK:       arith.addf
@@ -155,8 +155,8 @@ func.func @layernorm(%x: memref<2x3x128xf32>, %g: memref<128xf32>, %y: memref<2x
   return
 }
 
-// RMSNorm of one token (a decode step): one row, so one warp (blocks of 1
-// warp, grid 1) instead of one thread. The accumulator was filled by an
+// RMSNorm of one token (a decode step): one row, so one warp instead of one
+// thread. The accumulator was filled by an
 // earlier kernel: its value is loaded before the loop and combined once.
 // REPORT: remark: kiln-cuda-cooperative-rows: 1 of 1 nests
 // CHECK-LABEL: func.func @rmsnorm_decode
@@ -359,6 +359,29 @@ func.func @last_value(%x: memref<4x65xf32>, %s: memref<4xf32>, %last: memref<4xf
       %t = arith.addf %acc, %a : f32
       memref.store %t, %s[%r] : memref<4xf32>
       memref.store %a, %last[%r] : memref<4xf32>
+    }
+    scf.reduce
+  }
+  return
+}
+
+// Left alone: a max whose flags rule out the -inf that every lane starts at.
+// REPORT: remark: kiln-cuda-cooperative-rows: 0 of 1 nests
+// CHECK-LABEL: func.func @max_without_infinities
+// CHECK-NOT: gpu.launch
+// CHECK: scf.parallel
+// CHECK: return
+func.func @max_without_infinities(%x: memref<4x64xf32>, %s: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%r) = (%c0) to (%c4) step (%c1) {
+    scf.for %k = %c0 to %c64 step %c1 {
+      %acc = memref.load %s[%r] : memref<4xf32>
+      %a = memref.load %x[%r, %k] : memref<4x64xf32>
+      %t = arith.maximumf %acc, %a fastmath<ninf> : f32
+      memref.store %t, %s[%r] : memref<4xf32>
     }
     scf.reduce
   }

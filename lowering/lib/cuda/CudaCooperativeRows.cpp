@@ -26,6 +26,7 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CUDACOOPERATIVEROWS
@@ -38,6 +39,9 @@ namespace kiln {
 namespace {
 
 constexpr int64_t kWarpSize = 32;
+/// Blocks that rows are spread over before blocks take several rows (about
+/// one per SM: an H100 has 132, an A100 108).
+constexpr int64_t kSpreadBlocks = 128;
 
 /// The allocation, argument or global a view reaches (distinct ones never
 /// overlap: the CUDA target's assumption, docs/cuda-target.md).
@@ -99,6 +103,11 @@ std::optional<Accumulator> matchAccumulator(scf::ForOp loop, memref::StoreOp sto
   std::optional<APFloat> identity = combinerIdentity(combiner);
   if (!identity)
     return std::nullopt;
+  // The identities are infinities and NaN, which these flags rule out.
+  if (auto fastMath = dyn_cast<arith::ArithFastMathInterface>(combiner))
+    if (arith::bitEnumContainsAny(fastMath.getFastMathFlagsAttr().getValue(),
+                                  arith::FastMathFlags::ninf | arith::FastMathFlags::nnan))
+      return std::nullopt;
   for (OpOperand &operand : combiner->getOpOperands()) {
     auto load = operand.get().getDefiningOp<memref::LoadOp>();
     if (load && load->hasOneUse() && load->getBlock() == store->getBlock() &&
@@ -330,9 +339,10 @@ std::optional<int64_t> staticRowCount(scf::ParallelOp nest) {
        llvm::zip(nest.getLowerBound(), nest.getUpperBound(), nest.getStep())) {
     std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
                            s = getConstantIntValue(step);
-    if (!l || !u || !s || *s <= 0)
+    if (!l || !u || !s || *s <= 0 || *u < *l)
       return std::nullopt;
-    rows *= std::max<int64_t>(llvm::divideCeil(*u - *l, *s), 0);
+    if (llvm::MulOverflow(rows, int64_t(llvm::divideCeil(*u - *l, *s)), rows))
+      return std::nullopt; // no shape this large runs; the default block size is fine
   }
   return rows;
 }
@@ -351,8 +361,9 @@ void convertNest(scf::ParallelOp nest, ArrayRef<RowLoop> loops, int64_t rowsPerB
     counts.push_back(arith::CeilDivSIOp::create(b, loc, extent, step));
     rows = arith::MulIOp::create(b, loc, rows, counts.back());
   }
+  // Few rows (a decode step's heads) spread over the SMs, a warp per block.
   if (std::optional<int64_t> known = staticRowCount(nest))
-    rowsPerBlock = std::clamp<int64_t>(*known, 1, rowsPerBlock); // a decode step: one warp
+    rowsPerBlock = std::clamp<int64_t>(*known / kSpreadBlocks, 1, rowsPerBlock);
   Value block = index(rowsPerBlock);
   Value grid = arith::CeilDivSIOp::create(b, loc, rows, block);
   grid = arith::MaxSIOp::create(b, loc, grid, one); // a zero grid is a launch error
@@ -370,12 +381,10 @@ void convertNest(scf::ParallelOp nest, ArrayRef<RowLoop> loops, int64_t rowsPerB
   Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, rows);
   auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&guard.getThenRegion().front());
+  // Row ids innermost first, as kiln-cuda-loops-to-launch numbers threads.
+  auto ids = affine::AffineDelinearizeIndexOp::create(b, loc, row, counts);
   IRMapping mapping;
-  Value rest = row;
-  for (int64_t d = int64_t(counts.size()) - 1; d >= 0; --d) {
-    Value id = d == 0 ? rest : arith::RemSIOp::create(b, loc, rest, counts[d]).getResult();
-    if (d > 0)
-      rest = arith::DivSIOp::create(b, loc, rest, counts[d]);
+  for (auto [d, id] : llvm::enumerate(ids.getResults())) {
     Value scaled = arith::MulIOp::create(b, loc, id, nest.getStep()[d]);
     mapping.map(nest.getInductionVars()[d],
                 arith::AddIOp::create(b, loc, scaled, nest.getLowerBound()[d]));

@@ -39,6 +39,7 @@ def CudaCooperativeRows : Pass<"kiln-cuda-cooperative-rows", "::mlir::func::Func
            "a remark counting converted and left nests">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::NVVM::NVVMDialect"];
 }
