@@ -2,6 +2,7 @@
 #include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
+#include "kiln/Lowering/CudaRowPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Lowering/Passes.h"
 
@@ -26,6 +27,7 @@ static void addLoopFormation(OpPassManager &pm) {
 }
 
 static void addKernelFormation(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createCudaCooperativeRows()); // warp per row: GPU only
   pm.addNestedPass<func::FuncOp>(createCudaLoopsToLaunch());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());
