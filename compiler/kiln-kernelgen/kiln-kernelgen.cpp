@@ -2,6 +2,7 @@
 //
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
+//                  --kernel=wgmma:f16:m2048:n4096:k4096:t128x256:s4   (sm_90a only)
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
 //
@@ -12,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -38,7 +40,9 @@ llvm::cl::list<std::string> kernelSpecs(
     llvm::cl::desc("kernel to generate (repeatable): a GEMV "
                    "FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS][:sKSPLIT][:pBLOCKS] "
                    "(tc = tensor cores) or a GEMM "
-                   "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias]; "
+                   "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
+                   "or a Hopper TMA + wgmma GEMM (sm_90a only) "
+                   "wgmma:f16:mM:nN:kK[:tBMxBN][:sSTAGES][:bias]; "
                    "FORMAT = f16 | int8 | int4"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
@@ -160,6 +164,45 @@ llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
   return *resolved;
 }
 
+llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  if (fields.size() < 2 || fields[1] != "f16")
+    return parseError(text, "a wgmma GEMM takes f16 weights only: 'wgmma:f16:...'");
+  kernels::WgmmaGemmSpec spec;
+  bool sawM = false, sawN = false, sawK = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "bias") {
+      spec.bias = true;
+      continue;
+    }
+    llvm::StringRef value = field.drop_front();
+    bool ok = field.size() >= 2;
+    switch (ok ? field.front() : '\0') {
+    case 'm': ok = !value.getAsInteger(10, spec.m); sawM = true; break;
+    case 'n': ok = !value.getAsInteger(10, spec.n); sawN = true; break;
+    case 'k': ok = !value.getAsInteger(10, spec.k); sawK = true; break;
+    case 's': ok = !value.getAsInteger(10, spec.stages); break;
+    case 't': {
+      int64_t dims[2];
+      ok = parseDims(value, dims);
+      spec.blockM = dims[0], spec.blockN = dims[1];
+      break;
+    }
+    default:
+      return parseError(text, "unknown wgmma GEMM field '" + field + "'");
+    }
+    if (!ok)
+      return parseError(text, "malformed wgmma GEMM field '" + field + "'");
+  }
+  if (!sawM || !sawN || !sawK)
+    return parseError(text, "m, n and k are required");
+  auto resolved = kernels::resolveWgmmaGemmSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
 llvm::json::Array paramNames(kernels::WeightFormat format, bool bias) {
   llvm::json::Array params;
   params.push_back("x");
@@ -188,6 +231,45 @@ llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
       {"warps", llvm::json::Array{spec.warpsM, spec.warpsN}},
       {"stages", spec.stages},
       {"params", paramNames(spec.format, spec.bias)},
+      {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
+      {"block", llvm::json::Array{launch.blockX, 1, 1}},
+      {"shared_bytes", launch.dynamicSharedBytes}};
+}
+
+/// TMA tensor maps the loader must encode (see WgmmaGemm.h for the fields).
+llvm::json::Object tensorMapEntry(llvm::StringRef param, int64_t rows, int64_t cols,
+                                  int64_t boxRows) {
+  return llvm::json::Object{{"param", param},
+                            {"rows", rows},
+                            {"cols", cols},
+                            {"box", llvm::json::Array{kernels::kWgmmaBlockK, boxRows}},
+                            {"dtype", "f16"},
+                            {"swizzle", "128B"}};
+}
+
+llvm::json::Object manifestEntry(const kernels::WgmmaGemmSpec &spec) {
+  kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
+  llvm::json::Array params{"x_map", "w_map"};
+  if (spec.bias)
+    params.push_back("bias");
+  params.push_back("y");
+  return llvm::json::Object{
+      {"name", kernels::wgmmaGemmKernelName(spec)},
+      {"op", "gemm"},
+      {"method", "wgmma_tma"},
+      {"format", "f16"},
+      {"m", spec.m},
+      {"n", spec.n},
+      {"k", spec.k},
+      {"group_size", 0},
+      {"bias", spec.bias},
+      {"block_tile", llvm::json::Array{spec.blockM, spec.blockN, kernels::kWgmmaBlockK}},
+      {"stages", spec.stages},
+      {"params", std::move(params)},
+      {"tensor_maps",
+       llvm::json::Array{
+           tensorMapEntry("x_map", spec.m, spec.k, kernels::wgmmaTensorMapBoxRows(spec, false)),
+           tensorMapEntry("w_map", spec.n, spec.k, kernels::wgmmaTensorMapBoxRows(spec, true))}},
       {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
       {"block", llvm::json::Array{launch.blockX, 1, 1}},
       {"shared_bytes", launch.dynamicSharedBytes}};
@@ -228,9 +310,19 @@ int main(int argc, char **argv) {
     return fail("unsupported --gpu-arch=" + gpuArch + "; expected one of " +
                 gpu_target::supportedGpuArchList());
 
-  using KernelSpec = std::variant<kernels::GemvSpec, kernels::GemmSpec>;
+  using KernelSpec =
+      std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
+    if (llvm::StringRef(text).starts_with("wgmma:")) {
+      if (auto err = kernels::checkWgmmaArch(gpuArch))
+        return fail("--kernel=" + text + ": " + llvm::toString(std::move(err)));
+      auto spec = parseWgmmaSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
     if (llvm::StringRef(text).starts_with("gemm:")) {
       auto spec = parseGemmSpec(text);
       if (!spec)
@@ -258,8 +350,11 @@ int main(int argc, char **argv) {
   for (const KernelSpec &request : specs) {
     std::string name = std::visit(
         [](const auto &spec) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+          using Spec = std::decay_t<decltype(spec)>;
+          if constexpr (std::is_same_v<Spec, kernels::GemmSpec>)
             return kernels::gemmKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
+            return kernels::wgmmaGemmKernelName(spec);
           else
             return kernels::gemvKernelName(spec);
         },
@@ -268,8 +363,11 @@ int main(int argc, char **argv) {
       return fail("kernel " + name + " was requested twice");
     std::visit(
         [&](const auto &spec) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+          using Spec = std::decay_t<decltype(spec)>;
+          if constexpr (std::is_same_v<Spec, kernels::GemmSpec>)
             kernels::buildGemmKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
+            kernels::buildWgmmaGemmKernel(builder, gpuModule, spec);
           else
             kernels::buildGemvKernel(builder, gpuModule, spec);
           manifest.push_back(manifestEntry(spec));

@@ -20,6 +20,7 @@
 #include "kiln/Kernels/Gemm.h"
 
 #include "Dequant.h"
+#include "GemmCommon.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -451,21 +452,8 @@ void GemmEmitter::storeOutputs(ArrayRef<Value> accs) {
 }
 
 void GemmEmitter::placeBlock() {
-  // Blocks run roughly in launch order. Walking N fastest over all of M
-  // would stream every weight tile from DRAM once per M tile; instead
-  // consecutive blocks cover a group of kGroupM M tiles for each N tile, so
-  // a wave shares its weight tiles and a few M tiles of x in L2.
-  constexpr int64_t kGroupM = 8;
-  int64_t tilesM = (spec.m + spec.blockM - 1) / spec.blockM, tilesN = spec.n / spec.blockN;
-  Value linear = add(mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), tilesN),
-                     gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  Value group = divu(linear, kGroupM * tilesN);
-  Value firstM = mul(group, kGroupM);
-  Value groupRows = arith::MinUIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, index(tilesM), firstM), index(kGroupM));
-  Value inGroup = remu(linear, kGroupM * tilesN);
-  Value tileM = add(firstM, arith::RemUIOp::create(b, loc, inGroup, groupRows));
-  Value tileN = arith::DivUIOp::create(b, loc, inGroup, groupRows);
+  auto [tileM, tileN] = groupedTileOrder(b, loc, (spec.m + spec.blockM - 1) / spec.blockM,
+                                         spec.n / spec.blockN);
   mBase = mul(tileM, spec.blockM);
   nBase = mul(tileN, spec.blockN);
 }
@@ -592,23 +580,6 @@ SmallVector<Value> GemmEmitter::emitQuantizedLoop() {
   return SmallVector<Value>(loop.getResults().take_front(accCount));
 }
 
-
-/// The gpu-to-nvvm lowering of gpu.dynamic_shared_memory reuses a zero-size
-/// 16-byte-aligned shared global when the module has one. Its own is
-/// internal, which NVPTX demotes into a 1-byte static shared variable of the
-/// kernel; declared external, it is the `.extern .shared` array the dynamic
-/// shared memory of a launch is addressed through.
-void declareDynamicShared(OpBuilder &builder, gpu::GPUModuleOp module) {
-  constexpr llvm::StringLiteral kName = "kiln_dynamic_shared";
-  if (module.lookupSymbol(kName))
-    return;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(module.getBody());
-  LLVM::GlobalOp::create(builder, module.getLoc(),
-                         LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
-                         /*isConstant=*/false, LLVM::Linkage::External, kName, Attribute(),
-                         /*alignment=*/16, /*addrSpace=*/3);
-}
 
 } // namespace
 

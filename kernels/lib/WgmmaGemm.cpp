@@ -1,0 +1,440 @@
+//===- WgmmaGemm.cpp - Hopper GEMM: TMA ring + warpgroup MMA --------------===//
+//
+// Warp-specialized block of G consumer warpgroups (G = blockM / 64) and one
+// producer warp (the last). Shared memory holds S stages, each an x tile
+// [blockM][64] f16 and a W tile [blockN][64] f16, 128-byte rows written by
+// TMA with the 128B swizzle (16-byte chunk c of row r lands at c ^ (r % 8);
+// stages start 1024-byte aligned so the pattern matches the wgmma
+// descriptors). Per stage s two mbarriers:
+//
+//   producer (1 thread), tile t in stage s = t % S, round u = t / S:
+//     u > 0: wait empty[s] phase u - 1 (every warpgroup released tile t - S)
+//     arrive.expect_tx full[s] (x + W tile bytes); TMA x tile, TMA W tile
+//   consumer warpgroup g, tile t:
+//     wait full[s] phase u; wgmma.fence; 4 x wgmma m64n{blockN}k16 (A = x
+//     rows 64g.., B = W tile, both K-major from shared memory); commit;
+//     wait until <= 1 group in flight, i.e. tile t - 1 is done: one thread
+//     arrives on empty[(t - 1) % S]
+//
+// The f32 accumulators stay in registers (blockN / 2 per thread) and are
+// written as f16 pairs (+ bias) straight to y; rows past M are skipped.
+//
+//===----------------------------------------------------------------------===//
+#include "kiln/Kernels/WgmmaGemm.h"
+
+#include "GemmCommon.h"
+
+#include "kiln/Dialect/Codec.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarpGroup = 128;
+constexpr int64_t kWgmmaM = 64, kWgmmaK = 16;
+constexpr int64_t kRowBytes = kWgmmaBlockK * 2; // one 128B swizzle row
+// The 128B swizzle repeats every 8 rows of 128 bytes; tiles start there.
+constexpr int64_t kSwizzleAtomBytes = 8 * kRowBytes;
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
+// mbarrier.try_wait suspend-time hint (ns) before the thread re-polls.
+constexpr int64_t kWaitTicks = 10000000;
+
+llvm::Error specError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "wgmma gemm spec: " + message);
+}
+
+int64_t consumerGroups(const WgmmaGemmSpec &spec) { return spec.blockM / kWgmmaM; }
+
+int64_t stageBytes(const WgmmaGemmSpec &spec) {
+  return (spec.blockM + spec.blockN) * kRowBytes;
+}
+
+/// The stages plus slack to align the first one to a swizzle atom.
+int64_t sharedBytes(const WgmmaGemmSpec &spec) {
+  return spec.stages * stageBytes(spec) + kSwizzleAtomBytes;
+}
+
+void pickDefaults(WgmmaGemmSpec &spec) {
+  // Large M: 128x256 tiles (two warpgroups of m64n256, 4 stages fit).
+  // Small M: 64-row tiles give more blocks to the 132 SMs.
+  bool large = spec.m > 256;
+  if (spec.blockM == 0)
+    spec.blockM = large ? 128 : 64;
+  if (spec.blockN == 0) {
+    spec.blockN = 64;
+    for (int64_t width : {large ? 256 : 128, 128})
+      if (spec.n % width == 0) {
+        spec.blockN = width;
+        break;
+      }
+  }
+  if (spec.stages == 0)
+    spec.stages = std::min<int64_t>(
+        8, (kMaxSharedBytes - kSwizzleAtomBytes) / std::max<int64_t>(stageBytes(spec), 1));
+}
+
+} // namespace
+
+llvm::Error checkWgmmaArch(llvm::StringRef arch) {
+  if (arch == "sm_90a")
+    return llvm::Error::success();
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      "the wgmma GEMM (TMA + warpgroup MMA) needs --gpu-arch=sm_90a, got " + arch +
+          "; use the mma.sync GEMM (gemm:...) for other architectures");
+}
+
+llvm::Expected<WgmmaGemmSpec> resolveWgmmaGemmSpec(WgmmaGemmSpec spec) {
+  if (spec.m < 1 || spec.n < 1 || spec.k < 1)
+    return specError("M, N and K must be positive, got M = " + llvm::Twine(spec.m) +
+                     ", N = " + llvm::Twine(spec.n) + ", K = " + llvm::Twine(spec.k));
+  for (auto [rows, cols] : {std::pair{spec.n, spec.k}, std::pair{spec.m, spec.k},
+                            std::pair{spec.m, spec.n}}) {
+    std::optional<int64_t> count = codec::checkedMul(rows, cols);
+    if (!count || *count > (int64_t{1} << 31))
+      return specError("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
+                       " operand has more than 2^31 elements");
+  }
+  pickDefaults(spec);
+  if (spec.blockM != 64 && spec.blockM != 128)
+    return specError("block M must be 64 or 128 (one or two warpgroups), got " +
+                     llvm::Twine(spec.blockM));
+  if (spec.blockN < 64 || spec.blockN > 256 || spec.blockN % 64 != 0)
+    return specError("block N must be 64, 128, 192 or 256, got " + llvm::Twine(spec.blockN));
+  if (spec.n % spec.blockN != 0)
+    return specError("N = " + llvm::Twine(spec.n) + " must be a multiple of the block N " +
+                     llvm::Twine(spec.blockN) + " (pick another block tile)");
+  if (spec.k % kWgmmaBlockK != 0)
+    return specError("K = " + llvm::Twine(spec.k) + " must be a multiple of " +
+                     llvm::Twine(kWgmmaBlockK));
+  if (spec.stages < 2 || spec.stages > 8)
+    return specError("stages must be 2..8, got " + llvm::Twine(spec.stages));
+  if (int64_t bytes = sharedBytes(spec); bytes > kMaxSharedBytes)
+    return specError("the tiling needs " + llvm::Twine(bytes) +
+                     " bytes of shared memory, more than " + llvm::Twine(kMaxSharedBytes) +
+                     " (fewer stages or smaller tiles)");
+  return spec;
+}
+
+std::string wgmmaGemmKernelName(const WgmmaGemmSpec &spec) {
+  auto s = [](int64_t v) { return std::to_string(v); };
+  return "wgmma_f16_m" + s(spec.m) + "_n" + s(spec.n) + "_k" + s(spec.k) + "_b" +
+         s(spec.blockM) + "x" + s(spec.blockN) + "x" + s(kWgmmaBlockK) + "s" + s(spec.stages) +
+         (spec.bias ? "_bias" : "");
+}
+
+WgmmaLaunchShape wgmmaGemmLaunchShape(const WgmmaGemmSpec &spec) {
+  return {spec.n / spec.blockN, (spec.m + spec.blockM - 1) / spec.blockM,
+          consumerGroups(spec) * kWarpGroup + kWarpSize, sharedBytes(spec)};
+}
+
+int64_t wgmmaTensorMapBoxRows(const WgmmaGemmSpec &spec, bool isWeight) {
+  return isWeight ? spec.blockN : spec.blockM;
+}
+
+namespace {
+
+class WgmmaEmitter {
+public:
+  WgmmaEmitter(OpBuilder &b, Location loc, const WgmmaGemmSpec &spec)
+      : b(b), loc(loc), spec(spec), groups(consumerGroups(spec)),
+        kTiles(spec.k / kWgmmaBlockK) {}
+
+  void emit(gpu::GPUFuncOp func);
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i64(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
+  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
+  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
+  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
+  Value cmp(arith::CmpIPredicate p, Value l, Value r) {
+    return arith::CmpIOp::create(b, loc, p, l, r);
+  }
+  /// Bit 0 of `v` as i1: the mbarrier phase parity of round `v`.
+  Value parity(Value v) {
+    return arith::IndexCastUIOp::create(b, loc, b.getI1Type(), remu(v, 2));
+  }
+  /// Runs `body` where `condition` holds.
+  void ifThen(Value condition, llvm::function_ref<void()> body);
+
+  nvgpu::TensorMapDescriptorType tensorMapType(int64_t boxRows);
+  /// The x (isWeight false) or W tile of ring stage `stage`.
+  Value stageTile(Value stage, bool isWeight);
+  Value fullBarrier(Value stage) { return stage; }
+  Value emptyBarrier(Value stage) { return add(stage, index(spec.stages)); }
+  void initBarriers(Value tid);
+  void emitProducer();
+  /// The K loop of consumer warpgroup `group`; returns the accumulators.
+  Value emitConsumerLoop(Value group, Value threadInGroup);
+  /// A wgmma shared-memory descriptor (K-major, 128B swizzle) of the tile
+  /// at shared-memory byte address `address` (i64).
+  Value matrixDescriptor(Value address);
+  void storeOutputs(Value acc, Value group, Value threadInGroup);
+
+  OpBuilder &b;
+  Location loc;
+  const WgmmaGemmSpec &spec;
+  int64_t groups, kTiles;
+  Value xMap, wMap, bias, y;
+  Value mBase, nBase;
+  Value dynamic, alignPad, ringAddress, barriers;
+};
+
+void WgmmaEmitter::ifThen(Value condition, llvm::function_ref<void()> body) {
+  auto op = scf::IfOp::create(b, loc, TypeRange{}, condition, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&op.getThenRegion().front());
+  body();
+}
+
+nvgpu::TensorMapDescriptorType WgmmaEmitter::tensorMapType(int64_t boxRows) {
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto box = MemRefType::get({boxRows, kWgmmaBlockK}, b.getF16Type(),
+                             MemRefLayoutAttrInterface(), workgroup);
+  return nvgpu::TensorMapDescriptorType::get(
+      b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B, nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+}
+
+Value WgmmaEmitter::stageTile(Value stage, bool isWeight) {
+  int64_t rows = isWeight ? spec.blockN : spec.blockM;
+  Value offset = add(alignPad, mul(stage, stageBytes(spec)));
+  if (isWeight)
+    offset = add(offset, index(spec.blockM * kRowBytes));
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto type = MemRefType::get({rows, kWgmmaBlockK}, b.getF16Type(),
+                              MemRefLayoutAttrInterface(), workgroup);
+  return memref::ViewOp::create(b, loc, type, dynamic, offset, ValueRange{});
+}
+
+void WgmmaEmitter::initBarriers(Value tid) {
+  auto groupType = nvgpu::MBarrierGroupType::get(
+      b.getContext(), gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup),
+      2 * spec.stages);
+  barriers = nvgpu::MBarrierCreateOp::create(b, loc, groupType);
+  // full[s]: the producer's arrive + the TMA bytes; empty[s]: one arrival
+  // per consumer warpgroup.
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, index(0)), [&] {
+    for (int64_t s = 0; s < spec.stages; ++s) {
+      nvgpu::MBarrierInitOp::create(b, loc, barriers, index(1), fullBarrier(index(s)), Value());
+      nvgpu::MBarrierInitOp::create(b, loc, barriers, index(groups), emptyBarrier(index(s)),
+                                    Value());
+    }
+    // Makes the initialized barriers visible to the TMA unit.
+    NVVM::FenceMbarrierInitOp::create(b, loc);
+  });
+  gpu::BarrierOp::create(b, loc);
+}
+
+void WgmmaEmitter::emitProducer() {
+  nvgpu::TmaPrefetchOp::create(b, loc, xMap, Value());
+  nvgpu::TmaPrefetchOp::create(b, loc, wMap, Value());
+  scf::ForOp::create(
+      b, loc, index(0), index(kTiles), index(1), ValueRange{},
+      [&](OpBuilder &, Location, Value tile, ValueRange) {
+        Value stage = remu(tile, spec.stages), round = divu(tile, spec.stages);
+        ifThen(cmp(arith::CmpIPredicate::ugt, round, index(0)), [&] {
+          Value previousRound = arith::SubIOp::create(b, loc, round, index(1));
+          nvgpu::MBarrierTryWaitParityOp::create(b, loc, barriers, parity(previousRound),
+                                                 index(kWaitTicks), emptyBarrier(stage));
+        });
+        nvgpu::MBarrierArriveExpectTxOp::create(b, loc, barriers, index(stageBytes(spec)),
+                                                fullBarrier(stage), Value());
+        // TMA coordinates are innermost first: (K, row).
+        Value kCoord = mul(tile, kWgmmaBlockK);
+        nvgpu::TmaAsyncLoadOp::create(b, loc, stageTile(stage, false), barriers, xMap,
+                                      ValueRange{kCoord, mBase}, fullBarrier(stage), Value(),
+                                      Value());
+        nvgpu::TmaAsyncLoadOp::create(b, loc, stageTile(stage, true), barriers, wMap,
+                                      ValueRange{kCoord, nBase}, fullBarrier(stage), Value(),
+                                      Value());
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+Value WgmmaEmitter::matrixDescriptor(Value address) {
+  // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4 (unused for
+  // swizzled K-major tiles, 1 by convention); 32-45: stride byte offset >> 4
+  // (1024: the next 8-row swizzle atom); 62-63: 1 = 128B swizzle.
+  constexpr int64_t kFields = (int64_t{1} << 16) | ((kSwizzleAtomBytes >> 4) << 32) |
+                              (int64_t{1} << 62);
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, i64(0x3FFFF)), i64(4));
+  return arith::OrIOp::create(b, loc, start, i64(kFields));
+}
+
+Value WgmmaEmitter::emitConsumerLoop(Value group, Value threadInGroup) {
+  MLIRContext *ctx = b.getContext();
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(spec.blockN / 2, b.getF32Type()));
+  Value zero = LLVM::ZeroOp::create(b, loc, accType);
+  auto shape = NVVM::MMAShapeAttr::get(ctx, kWgmmaM, spec.blockN, kWgmmaK);
+  auto asI64 = [&](Value v) {
+    return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), v).getResult();
+  };
+  Value groupRowBytes = asI64(mul(group, kWgmmaM * kRowBytes));
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), index(kTiles), index(1), ValueRange{zero},
+      [&](OpBuilder &, Location, Value tile, ValueRange iter) {
+        Value stage = remu(tile, spec.stages), round = divu(tile, spec.stages);
+        nvgpu::MBarrierTryWaitParityOp::create(b, loc, barriers, parity(round),
+                                               index(kWaitTicks), fullBarrier(stage));
+        Value stageAddress = add(ringAddress, asI64(mul(stage, stageBytes(spec))));
+        Value descA = matrixDescriptor(add(stageAddress, groupRowBytes));
+        Value descB = matrixDescriptor(add(stageAddress, i64(spec.blockM * kRowBytes)));
+        Value acc = iter[0];
+        NVVM::WgmmaFenceAlignedOp::create(b, loc);
+        for (int64_t kk = 0; kk < kWgmmaBlockK / kWgmmaK; ++kk) {
+          // K step kk starts kk * 32 bytes into every 128-byte row; the
+          // hardware applies the swizzle to the computed addresses.
+          Value step = i64(kk * kWgmmaK * 2 >> 4);
+          acc = NVVM::WgmmaMmaAsyncOp::create(
+              b, loc, accType, acc, add(descA, step), add(descB, step), shape,
+              NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f16, NVVM::WGMMATypes::f32,
+              NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+              NVVM::MMALayout::row, NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr());
+        }
+        NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+        NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+        // Tile t - 1's group is complete: its stage may be refilled.
+        Value released = arith::AndIOp::create(
+            b, loc, cmp(arith::CmpIPredicate::ugt, tile, index(0)),
+            cmp(arith::CmpIPredicate::eq, threadInGroup, index(0)));
+        ifThen(released, [&] {
+          Value previous = remu(add(tile, index(spec.stages - 1)), spec.stages);
+          nvgpu::MBarrierArriveOp::create(b, loc, barriers, emptyBarrier(previous));
+        });
+        scf::YieldOp::create(b, loc, acc);
+      });
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  return loop.getResult(0);
+}
+
+void WgmmaEmitter::storeOutputs(Value acc, Value group, Value threadInGroup) {
+  // Accumulator register 4j + 2h + c of m64nNk16 is row 16 * warp + lane / 4
+  // + 8h, column 8j + 2 * (lane % 4) + c of the warpgroup's 64 x N tile.
+  Value warp = divu(threadInGroup, kWarpSize), lane = remu(threadInGroup, kWarpSize);
+  Value rowBase = add(add(mBase, mul(group, kWgmmaM)), add(mul(warp, 16), divu(lane, 4)));
+  Value pairBase = add(divu(nBase, 2), remu(lane, 4));
+  auto f32Pair = VectorType::get({2}, b.getF32Type());
+  auto f16Pair = VectorType::get({2}, b.getF16Type());
+  int64_t columnGroups = spec.blockN / 8;
+  SmallVector<Value> biasPairs;
+  if (bias)
+    for (int64_t j = 0; j < columnGroups; ++j) {
+      Value pair = memref::LoadOp::create(b, loc, bias, ValueRange{add(pairBase, index(4 * j))});
+      biasPairs.push_back(arith::ExtFOp::create(b, loc, f32Pair, pair));
+    }
+  bool mTail = spec.m % spec.blockM != 0;
+  for (int64_t h = 0; h < 2; ++h) {
+    Value row = add(rowBase, index(8 * h));
+    OpBuilder::InsertionGuard guard(b);
+    if (mTail) {
+      auto inside = scf::IfOp::create(b, loc, TypeRange{},
+                                      cmp(arith::CmpIPredicate::ult, row, index(spec.m)), false);
+      b.setInsertionPointToStart(&inside.getThenRegion().front());
+    }
+    for (int64_t j = 0; j < columnGroups; ++j) {
+      int64_t reg = 4 * j + 2 * h;
+      Value lo = LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{reg});
+      Value hi = LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{reg + 1});
+      Value value = vector::FromElementsOp::create(b, loc, f32Pair, ValueRange{lo, hi});
+      if (bias)
+        value = arith::AddFOp::create(b, loc, value, biasPairs[j]);
+      Value out = arith::TruncFOp::create(b, loc, f16Pair, value);
+      memref::StoreOp::create(b, loc, out, y, ValueRange{row, add(pairBase, index(4 * j))});
+    }
+  }
+}
+
+void WgmmaEmitter::emit(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  unsigned arg = 0;
+  // The maps arrive as plain pointers (the kernel ABI); the nvgpu TMA ops
+  // take them typed, and the lowering turns them back into the pointers.
+  auto typedMap = [&](Value pointer, int64_t boxRows) {
+    return UnrealizedConversionCastOp::create(b, loc, TypeRange{tensorMapType(boxRows)},
+                                              ValueRange{pointer})
+        .getResult(0);
+  };
+  xMap = typedMap(entry.getArgument(arg++), wgmmaTensorMapBoxRows(spec, false));
+  wMap = typedMap(entry.getArgument(arg++), wgmmaTensorMapBoxRows(spec, true));
+  bias = spec.bias ? entry.getArgument(arg++) : Value();
+  y = entry.getArgument(arg++);
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  auto [tileM, tileN] = groupedTileOrder(b, loc, (spec.m + spec.blockM - 1) / spec.blockM,
+                                         spec.n / spec.blockN);
+  mBase = mul(tileM, spec.blockM);
+  nBase = mul(tileN, spec.blockN);
+
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                              MemRefLayoutAttrInterface(), workgroup));
+  // The dynamic shared memory is only 16-byte aligned: skip to the next
+  // swizzle atom (sharedBytes reserves the slack).
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dynamic);
+  alignPad = remu(arith::SubIOp::create(b, loc, index(kSwizzleAtomBytes),
+                                        remu(base, kSwizzleAtomBytes)),
+                  kSwizzleAtomBytes);
+  ringAddress = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), add(base, alignPad));
+  initBarriers(tid);
+
+  Value consumerThreads = index(groups * kWarpGroup);
+  auto role = scf::IfOp::create(b, loc, TypeRange{},
+                                cmp(arith::CmpIPredicate::uge, tid, consumerThreads), true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&role.getThenRegion().front());
+    ifThen(cmp(arith::CmpIPredicate::eq, tid, consumerThreads), [&] { emitProducer(); });
+    b.setInsertionPointToStart(&role.getElseRegion().front());
+    Value group = divu(tid, kWarpGroup), threadInGroup = remu(tid, kWarpGroup);
+    storeOutputs(emitConsumerLoop(group, threadInGroup), group, threadInGroup);
+  }
+  gpu::ReturnOp::create(b, loc);
+}
+
+} // namespace
+
+gpu::GPUFuncOp buildWgmmaGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                    const WgmmaGemmSpec &spec) {
+  MLIRContext *ctx = builder.getContext();
+  Location loc = module.getLoc();
+  auto f16Pair = VectorType::get({2}, builder.getF16Type());
+  auto pointer = LLVM::LLVMPointerType::get(ctx);
+  SmallVector<Type> args = {pointer, pointer};
+  if (spec.bias)
+    args.push_back(MemRefType::get({spec.n / 2}, f16Pair));
+  args.push_back(MemRefType::get({spec.m, spec.n / 2}, f16Pair));
+
+  OpBuilder::InsertionGuard guard(builder);
+  declareDynamicShared(builder, module);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, loc, wgmmaGemmKernelName(spec),
+                                     FunctionType::get(ctx, args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  WgmmaLaunchShape launch = wgmmaGemmLaunchShape(spec);
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.blockX), 1, 1}));
+  for (unsigned i = 2; i < args.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  WgmmaEmitter(builder, loc, spec).emit(func);
+  return func;
+}
+
+} // namespace kiln::kernels
