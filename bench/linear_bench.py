@@ -39,31 +39,34 @@ REL_TOL = 2e-3
 
 
 # cuTensorMapEncodeTiled enums (cuda.h): the fields WgmmaGemm.h asks for.
-_TMAP_FLOAT16, _TMAP_INTERLEAVE_NONE, _TMAP_SWIZZLE_128B = 6, 0, 3
-_TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE = 3, 0
+_TMAP_DTYPE = {"u8": (0, 1), "f16": (6, 2)}  # CUtensorMapDataType, bytes
+_TMAP_SWIZZLE = {"none": 0, "128B": 3}
+_TMAP_INTERLEAVE_NONE, _TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE = 0, 3, 0
 _libcuda = None
 
 
 def encode_tensor_map(tensor, spec):
-    """A TMA tensor map of a row-major f16 [rows, cols] CUDA tensor for the
-    manifest entry `spec` ({"rows", "cols", "box": [box cols, box rows]}),
-    made by the driver's cuTensorMapEncodeTiled and copied to device memory
-    (the wgmma GEMM takes a device pointer to it). Returns the 128-byte
-    uint8 CUDA tensor."""
+    """A TMA tensor map of a row-major [rows, cols] CUDA tensor for the
+    manifest entry `spec` ({"rows", "cols", "box": [box cols, box rows],
+    "dtype": f16 | u8, "swizzle": 128B | none}), made by the driver's
+    cuTensorMapEncodeTiled and copied to device memory (the wgmma GEMM takes
+    a device pointer to it). Returns the 128-byte uint8 CUDA tensor."""
     global _libcuda
     if _libcuda is None:
         _libcuda = ctypes.CDLL("libcuda.so.1")
         _libcuda.cuTensorMapEncodeTiled.restype = ctypes.c_int
     rows, cols = spec["rows"], spec["cols"]
-    assert tuple(tensor.shape) == (rows, cols) and tensor.dtype == torch.float16
+    dtype, elem_bytes = _TMAP_DTYPE[spec["dtype"]]
+    assert tuple(tensor.shape) == (rows, cols) and tensor.element_size() == elem_bytes
     assert tensor.is_contiguous() and tensor.data_ptr() % 16 == 0
     raw = ctypes.create_string_buffer(128 + 64)  # CUtensorMap is 64-byte aligned
     addr = (ctypes.addressof(raw) + 63) // 64 * 64
     u64, u32 = ctypes.c_uint64, ctypes.c_uint32
     rc = _libcuda.cuTensorMapEncodeTiled(
-        ctypes.c_void_p(addr), _TMAP_FLOAT16, u32(2), ctypes.c_void_p(tensor.data_ptr()),
-        (u64 * 2)(cols, rows), (u64 * 1)(cols * 2), (u32 * 2)(*spec["box"]), (u32 * 2)(1, 1),
-        _TMAP_INTERLEAVE_NONE, _TMAP_SWIZZLE_128B, _TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE)
+        ctypes.c_void_p(addr), dtype, u32(2), ctypes.c_void_p(tensor.data_ptr()),
+        (u64 * 2)(cols, rows), (u64 * 1)(cols * elem_bytes), (u32 * 2)(*spec["box"]),
+        (u32 * 2)(1, 1), _TMAP_INTERLEAVE_NONE, _TMAP_SWIZZLE[spec["swizzle"]],
+        _TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE)
     if rc != 0:
         raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {rc} for {spec}")
     host = torch.frombuffer(bytearray(ctypes.string_at(addr, 128)), dtype=torch.uint8)
@@ -105,7 +108,9 @@ class KilnKernels:
             x_spec, w_spec = entry["tensor_maps"]
             x_map = encode_tensor_map(x, x_spec)
             w_maps = [encode_tensor_map(w, w_spec) for w in case.kiln_ws]
-            args = [tuple([ptr(x_map), ptr(w_map)] + tail) for w_map in w_maps]
+            scales = case.scale_bufs or [None] * len(w_maps)
+            args = [tuple([ptr(x_map), ptr(w_map)] + ([ptr(s)] if s is not None else []) + tail)
+                    for w_map, s in zip(w_maps, scales)]
 
             def launch(i):
                 func(grid, block, args[i], shared_mem=shared)

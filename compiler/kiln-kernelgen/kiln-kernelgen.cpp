@@ -2,7 +2,7 @@
 //
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
-//                  --kernel=wgmma:f16:m2048:n4096:k4096:t128x256:s4   (sm_90a only)
+//                  --kernel=wgmma:int4:m2048:n4096:k4096:g128:t128x128:s5   (sm_90a only)
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
 //
@@ -42,7 +42,7 @@ llvm::cl::list<std::string> kernelSpecs(
                    "(tc = tensor cores) or a GEMM "
                    "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
                    "or a Hopper TMA + wgmma GEMM (sm_90a only) "
-                   "wgmma:f16:mM:nN:kK[:tBMxBN][:sSTAGES][:bias]; "
+                   "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias]; "
                    "FORMAT = f16 | int8 | int4"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
@@ -167,9 +167,13 @@ llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
 llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
   llvm::SmallVector<llvm::StringRef> fields;
   text.split(fields, ':');
-  if (fields.size() < 2 || fields[1] != "f16")
-    return parseError(text, "a wgmma GEMM takes f16 weights only: 'wgmma:f16:...'");
+  std::optional<kernels::WeightFormat> format =
+      fields.size() > 1 ? kernels::parseWeightFormat(fields[1]) : std::nullopt;
+  if (!format)
+    return parseError(text,
+                      "a wgmma GEMM needs a weight format after 'wgmma:' (f16, int8 or int4)");
   kernels::WgmmaGemmSpec spec;
+  spec.format = *format;
   bool sawM = false, sawN = false, sawK = false;
   for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
     if (field == "bias") {
@@ -183,6 +187,7 @@ llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
     case 'n': ok = !value.getAsInteger(10, spec.n); sawN = true; break;
     case 'k': ok = !value.getAsInteger(10, spec.k); sawK = true; break;
     case 's': ok = !value.getAsInteger(10, spec.stages); break;
+    case 'g': ok = !value.getAsInteger(10, spec.groupSize); break;
     case 't': {
       int64_t dims[2];
       ok = parseDims(value, dims);
@@ -236,20 +241,25 @@ llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
       {"shared_bytes", launch.dynamicSharedBytes}};
 }
 
-/// TMA tensor maps the loader must encode (see WgmmaGemm.h for the fields).
-llvm::json::Object tensorMapEntry(llvm::StringRef param, int64_t rows, int64_t cols,
-                                  int64_t boxRows) {
-  return llvm::json::Object{{"param", param},
-                            {"rows", rows},
+/// A TMA tensor map the loader must encode (WgmmaGemm.h lists the fields):
+/// `cols` and `box` count elements of `dtype` (f16, or u8 bytes).
+llvm::json::Object tensorMapEntry(const kernels::WgmmaGemmSpec &spec, bool isWeight) {
+  kernels::WgmmaTensorMapBox box = kernels::wgmmaTensorMapBox(spec, isWeight);
+  bool bytes = isWeight && spec.format != kernels::WeightFormat::F16;
+  int64_t cols = bytes ? spec.k * kernels::weightBits(spec.format) / 8 : spec.k;
+  return llvm::json::Object{{"param", isWeight ? "w_map" : "x_map"},
+                            {"rows", isWeight ? spec.n : spec.m},
                             {"cols", cols},
-                            {"box", llvm::json::Array{kernels::kWgmmaBlockK, boxRows}},
-                            {"dtype", "f16"},
-                            {"swizzle", "128B"}};
+                            {"box", llvm::json::Array{box.cols, box.rows}},
+                            {"dtype", bytes ? "u8" : "f16"},
+                            {"swizzle", box.swizzle128B ? "128B" : "none"}};
 }
 
 llvm::json::Object manifestEntry(const kernels::WgmmaGemmSpec &spec) {
   kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
   llvm::json::Array params{"x_map", "w_map"};
+  if (spec.format != kernels::WeightFormat::F16)
+    params.push_back("scales");
   if (spec.bias)
     params.push_back("bias");
   params.push_back("y");
@@ -257,19 +267,16 @@ llvm::json::Object manifestEntry(const kernels::WgmmaGemmSpec &spec) {
       {"name", kernels::wgmmaGemmKernelName(spec)},
       {"op", "gemm"},
       {"method", "wgmma_tma"},
-      {"format", "f16"},
+      {"format", kernels::weightFormatName(spec.format)},
       {"m", spec.m},
       {"n", spec.n},
       {"k", spec.k},
-      {"group_size", 0},
+      {"group_size", spec.groupSize},
       {"bias", spec.bias},
       {"block_tile", llvm::json::Array{spec.blockM, spec.blockN, kernels::kWgmmaBlockK}},
       {"stages", spec.stages},
       {"params", std::move(params)},
-      {"tensor_maps",
-       llvm::json::Array{
-           tensorMapEntry("x_map", spec.m, spec.k, kernels::wgmmaTensorMapBoxRows(spec, false)),
-           tensorMapEntry("w_map", spec.n, spec.k, kernels::wgmmaTensorMapBoxRows(spec, true))}},
+      {"tensor_maps", llvm::json::Array{tensorMapEntry(spec, false), tensorMapEntry(spec, true)}},
       {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
       {"block", llvm::json::Array{launch.blockX, 1, 1}},
       {"shared_bytes", launch.dynamicSharedBytes}};

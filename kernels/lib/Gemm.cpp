@@ -31,7 +31,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <numeric>
 
 using namespace mlir;
 
@@ -329,35 +328,6 @@ SmallVector<Value> GemmEmitter::loadScales(Value kTile) {
   return out;
 }
 
-/// Reorders a dequantized chunk's f16 vectors (lanes in DequantizedChunk
-/// order) into vectors of consecutive K positions.
-static SmallVector<Value> naturalOrder(OpBuilder &b, Location loc,
-                                       const DequantizedChunk &chunk) {
-  SmallVector<Value> parts(chunk.weights.begin(), chunk.weights.end());
-  // Concatenate all sources into one vector: lane (s * 8 + l) = source s, lane l.
-  while (parts.size() > 1) {
-    SmallVector<Value> joined;
-    for (size_t i = 0; i < parts.size(); i += 2) {
-      int64_t width = cast<VectorType>(parts[i].getType()).getNumElements();
-      SmallVector<int64_t> mask(2 * width);
-      std::iota(mask.begin(), mask.end(), 0);
-      joined.push_back(vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
-    }
-    parts = joined;
-  }
-  int64_t count = chunk.weights.size() * kChunkHalves;
-  SmallVector<int64_t> sourceOf(count);
-  for (auto [s, positions] : llvm::enumerate(chunk.positions))
-    for (auto [l, p] : llvm::enumerate(positions))
-      sourceOf[p] = s * kChunkHalves + l;
-  SmallVector<Value> out;
-  for (int64_t first = 0; first < count; first += kChunkHalves) {
-    ArrayRef<int64_t> mask(sourceOf.data() + first, kChunkHalves);
-    out.push_back(vector::ShuffleOp::create(b, loc, parts[0], parts[0], mask));
-  }
-  return out;
-}
-
 void GemmEmitter::dequantizeStage(Value stage, Value slot, ArrayRef<Value> tileScales) {
   int64_t raw = rawChunksPerRow(spec);
   int64_t halvesPerRaw = elementsPerChunk(spec.format) / kChunkHalves;
@@ -365,8 +335,7 @@ void GemmEmitter::dequantizeStage(Value stage, Value slot, ArrayRef<Value> tileS
   forEachChunk(spec.blockN * raw, [&](Value c, int64_t j) {
     Value row = divu(c, raw), chunk = remu(c, raw);
     Value packed = memref::LoadOp::create(b, loc, rawRingVectors, ValueRange{stage, row, chunk});
-    SmallVector<Value> halves =
-        naturalOrder(b, loc, dequantizeChunk(b, loc, spec.format, packed));
+    SmallVector<Value> halves = dequantizeChunkInKOrder(b, loc, spec.format, packed);
     Value scale = vector::BroadcastOp::create(b, loc, f16Vector, tileScales[j]);
     for (auto [v, codes] : llvm::enumerate(halves)) {
       Value weights = arith::MulFOp::create(b, loc, codes, scale);

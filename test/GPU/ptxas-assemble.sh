@@ -40,8 +40,11 @@ for arch in sm_80 sm_90a; do
 done
 # Hopper TMA + wgmma GEMMs: sm_90a only (the generator refuses other archs).
 wgmma=()
-for tile in t128x256:s4 t128x128:s6 t64x128:s8 t64x64:s4; do
-  wgmma+=(--kernel="wgmma:f16:m2048:n4096:k11008:$tile" --kernel="wgmma:f16:m130:n11008:k4096:$tile:bias")
+for fmt in f16 int8:g0 int4:g128; do
+  for tile in t128x256 t128x128:s3 t64x128:s8 t64x64:s4; do
+    wgmma+=(--kernel="wgmma:$fmt:m2048:n4096:k11008:$tile")
+    wgmma+=(--kernel="wgmma:$fmt:m130:n11008:k4096:$tile:bias")
+  done
 done
 "$gen" "${wgmma[@]}" --gpu-arch=sm_90a --emit=cubin -o "$work/wgmma.cubin" \
   --manifest="$work/wgmma.json"
