@@ -25,6 +25,22 @@ void declareDynamicShared(OpBuilder &builder, gpu::GPUModuleOp module) {
                          /*alignment=*/16, /*addrSpace=*/3);
 }
 
+gpu::GPUFuncOp createGemmKernelFunc(OpBuilder &builder, gpu::GPUModuleOp module,
+                                    llvm::StringRef name, ArrayRef<Type> args, int64_t blockX,
+                                    unsigned firstNoAlias) {
+  declareDynamicShared(builder, module);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, module.getLoc(), name,
+                                     builder.getFunctionType(args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(blockX), 1, 1}));
+  for (unsigned i = firstNoAlias; i < args.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  return func;
+}
+
 std::pair<Value, Value> groupedTileOrder(OpBuilder &b, Location loc, int64_t tilesM,
                                          int64_t tilesN) {
   // Blocks run roughly in launch order. Walking N fastest over all of M

@@ -19,6 +19,14 @@ namespace kiln::kernels {
 /// module), which gpu.dynamic_shared_memory then lowers to.
 void declareDynamicShared(mlir::OpBuilder &builder, mlir::gpu::GPUModuleOp module);
 
+/// Appends an empty kernel `name(args)` for blocks of `blockX` threads to
+/// `module` (declaring its dynamic shared memory); arguments from
+/// `firstNoAlias` on are marked llvm.noalias.
+mlir::gpu::GPUFuncOp createGemmKernelFunc(mlir::OpBuilder &builder,
+                                          mlir::gpu::GPUModuleOp module, llvm::StringRef name,
+                                          llvm::ArrayRef<mlir::Type> args, int64_t blockX,
+                                          unsigned firstNoAlias);
+
 /// The (M tile, N tile) of this block for a grid of (tilesN, tilesM) blocks:
 /// consecutive blocks cover a group of up to 8 M tiles for each N tile, so a
 /// wave of blocks shares its weight tiles (and a few x tiles) in L2.

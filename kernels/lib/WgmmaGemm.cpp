@@ -572,16 +572,8 @@ gpu::GPUFuncOp buildWgmmaGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   args.push_back(MemRefType::get({spec.m, spec.n / 2}, f16Pair));
 
   OpBuilder::InsertionGuard guard(builder);
-  declareDynamicShared(builder, module);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, wgmmaGemmKernelName(spec),
-                                     FunctionType::get(ctx, args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  WgmmaLaunchShape launch = wgmmaGemmLaunchShape(spec);
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.blockX), 1, 1}));
-  for (unsigned i = 2; i < args.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  auto func = createGemmKernelFunc(builder, module, wgmmaGemmKernelName(spec), args,
+                                   wgmmaGemmLaunchShape(spec).blockX, /*firstNoAlias=*/2);
   WgmmaEmitter(builder, loc, spec).emit(func);
   return func;
 }
