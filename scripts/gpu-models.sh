@@ -137,8 +137,13 @@ pack() {
     MODELS+=("diff-$name $generated/$name.onnx --dim=batch=3")
   done
   cp "$build/bin/kiln-run-cuda-model" "$0" "$dest/" || return 2
+  # KILN_GPU_MODELS_EXTRA="NAME PATH [--dim=...];..." adds models.
+  local extra
+  IFS=';' read -ra extra <<<"${KILN_GPU_MODELS_EXTRA:-}"
+  MODELS+=("${extra[@]}")
   for model in "${MODELS[@]}"; do
     read -r name path dims <<<"$model"
+    [ -n "$name" ] || continue
     # KILN_GPU_MODELS_ONLY=REGEX packs only the matching model names.
     [[ $name =~ ${KILN_GPU_MODELS_ONLY:-.} ]] || continue
     for variant in "${VARIANTS[@]}"; do
