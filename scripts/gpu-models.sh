@@ -20,7 +20,7 @@
 #   scripts/gpu-models.sh pack BUILD_DIR DEST   here: compile every model (host + cuda),
 #                                               make inputs and references, copy the
 #                                               runner and this script into DEST
-#   DEST/gpu-models.sh run DEST                 on the GPU machine; writes $OUT/gpu-models.txt
+#   DEST/gpu-models.sh run DEST                 on the GPU machine; writes $OUT/gpu-models-<DEST name>.txt
 #
 # The device tool sends /work/main's tree, so pack into
 # /work/main/.carry/gpu-models and pass carry [".carry/gpu-models"], command
@@ -137,8 +137,13 @@ pack() {
     MODELS+=("diff-$name $generated/$name.onnx --dim=batch=3")
   done
   cp "$build/bin/kiln-run-cuda-model" "$0" "$dest/" || return 2
+  # KILN_GPU_MODELS_EXTRA="NAME PATH [--dim=...];..." adds models.
+  local extra
+  IFS=';' read -ra extra <<<"${KILN_GPU_MODELS_EXTRA:-}"
+  MODELS+=("${extra[@]}")
   for model in "${MODELS[@]}"; do
     read -r name path dims <<<"$model"
+    [ -n "$name" ] || continue
     # KILN_GPU_MODELS_ONLY=REGEX packs only the matching model names.
     [[ $name =~ ${KILN_GPU_MODELS_ONLY:-.} ]] || continue
     for variant in "${VARIANTS[@]}"; do
@@ -158,7 +163,7 @@ pack() {
 }
 
 run() {
-  local dest=$1 out=${OUT:-/tmp}/gpu-models.txt cases=$1
+  local dest=$1 out=${OUT:-/tmp}/gpu-models-$(basename "$1").txt cases=$1
   if [ -f "$dest/cases.tar.gz" ]; then
     cases=$(mktemp -d) && tar -C "$cases" -xzf "$dest/cases.tar.gz" || return 2
   fi
