@@ -369,11 +369,11 @@ void convertNest(scf::ParallelOp nest, ArrayRef<RowLoop> loops, int64_t rowsPerB
   grid = arith::MaxSIOp::create(b, loc, grid, one); // a zero grid is a launch error
   auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, index(kWarpSize), block, one);
   Block &body = launch.getBody().front();
-  b.setInsertionPointToStart(&body);
-  if (body.empty() || !body.back().hasTrait<OpTrait::IsTerminator>()) {
-    gpu::TerminatorOp::create(b, loc);
-    b.setInsertionPointToStart(&body);
+  if (body.empty()) {
+    OpBuilder end = OpBuilder::atBlockEnd(&body);
+    gpu::TerminatorOp::create(end, loc);
   }
+  b.setInsertionPointToStart(&body);
   // The warp is threadIdx.y, so the guard keeps whole warps together.
   Value base = arith::MulIOp::create(b, loc, launch.getBlockIds().x, block);
   Value row = arith::AddIOp::create(b, loc, base, launch.getThreadIds().y);
@@ -411,7 +411,7 @@ struct CudaCooperativeRows : impl::CudaCooperativeRowsBase<CudaCooperativeRows> 
   using Base::Base;
 
   void runOnOperation() override {
-    if (rowsPerBlock < 1 || rowsPerBlock * kWarpSize > 1024) {
+    if (rowsPerBlock < 1 || rowsPerBlock > 1024 / kWarpSize) {
       getOperation().emitError("kiln-cuda-cooperative-rows: rows-per-block must be in [1, 32]");
       return signalPassFailure();
     }
