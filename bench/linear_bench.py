@@ -133,6 +133,7 @@ def main():
                     help="stop adding torch.compile baselines after this many seconds")
     ap.add_argument("--shapes", default="all", help="'all' or a comma list like 4096x4096")
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    ap.add_argument("--formats", default=",".join(FORMATS), help="comma list of f16,int8,int4")
     args = ap.parse_args()
     t0 = time.time()
     torch.manual_seed(0)
@@ -156,7 +157,7 @@ def main():
             setattr(torch._dynamo.config, limit, 4 * len(SHAPES) * len(BATCHES))
     budget_left = lambda: time.time() - t0 < args.compile_budget_s
     for (n, k) in shapes:
-        for fmt in FORMATS:
+        for fmt in args.formats.split(","):
             case = Case(fmt, n, k)
             comp = compiled_dequant_linear(fmt, case.group)
             for m in batches:
