@@ -13,6 +13,7 @@
 #include "kiln/Lowering/CalibrationRunner.h"
 #include "kiln/Lowering/Progress.h"
 #include "kiln/Targets/Host/HostTarget.h"
+#include "kiln/Targets/Host/ModelSignature.h"
 #include "kiln/kiln_model.h"
 #include "kiln/kiln_status.h"
 
@@ -108,9 +109,14 @@ private:
   const char *(*lastError)() = nullptr;
 };
 
-kiln_tensor tensorOf(RankedTensorType type, float *data) {
-  return kiln_tensor{KILN_DTYPE_F32, int32_t(type.getRank()), type.getShape().data(), data,
-                     size_t(type.getNumElements()) * sizeof(float)};
+/// Bytes per element of a static tensor as the C API passes it (bool: one).
+size_t elementBytes(RankedTensorType type) {
+  return std::max<size_t>(8, type.getElementTypeBitWidth()) / 8;
+}
+
+kiln_tensor tensorOf(RankedTensorType type, host::DType dtype, void *data) {
+  return kiln_tensor{int32_t(dtype), int32_t(type.getRank()), type.getShape().data(), data,
+                     size_t(type.getNumElements()) * elementBytes(type)};
 }
 
 struct HostCalibrationRunner : CalibrationRunnerInterface {
@@ -131,16 +137,22 @@ struct HostCalibrationRunner : CalibrationRunnerInterface {
     host::HostTargetOptions options;
     options.name = kModelName.str();
     options.outputPath = folder.file(("lib" + kModelName + ".so").str());
+    // The inputs' C dtypes as the compiled model declares them (kiln.dtype
+    // tells uint8 from int8); the instrumented outputs are all f32.
+    llvm::Expected<host::ModelSignature> signature = host::extractModelSignature(*model->module);
+    if (!signature)
+      return signature.takeError();
     if (llvm::Error error = host::compileForHost(*model->module, options))
       return std::move(error);
     LoadedModel loaded;
     if (llvm::Error error = loaded.load(options.outputPath))
       return std::move(error);
-    return runAll(loaded, *model, runs, probeValues);
+    return runAll(loaded, *model, *signature, runs, probeValues);
   }
 
   static llvm::Expected<CalibrationOutputs> runAll(LoadedModel &loaded,
                                                    const calibration::InstrumentedModel &model,
+                                                   const host::ModelSignature &signature,
                                                    ArrayRef<CalibrationRun> runs,
                                                    std::vector<std::vector<float>> &probeValues) {
     probeValues.resize(model.outputs.size() - model.numResults);
@@ -153,17 +165,20 @@ struct HostCalibrationRunner : CalibrationRunnerInterface {
                        llvm::Twine(model.inputs.size()));
       std::vector<kiln_tensor> inputTensors, outputTensors;
       for (auto [index, type] : llvm::enumerate(model.inputs)) {
-        if (run[index].size() != size_t(type.getNumElements()))
-          return failure("calibration run " + llvm::Twine(runIndex) + ": input " +
-                         llvm::Twine(index) + " has " + llvm::Twine(run[index].size()) +
-                         " elements, not " + llvm::Twine(type.getNumElements()));
-        inputTensors.push_back(tensorOf(type, const_cast<float *>(run[index].data())));
+        const host::TensorSignature &input = signature.inputs[index];
+        size_t bytes = size_t(type.getNumElements()) * elementBytes(type);
+        if (run[index].size() != bytes)
+          return failure("calibration run " + llvm::Twine(runIndex) + ": input '" + input.name +
+                         "' has " + llvm::Twine(run[index].size()) + " bytes, not " +
+                         llvm::Twine(bytes) + " (" + host::onnxDTypeName(input.dtype) + ")");
+        inputTensors.push_back(
+            tensorOf(type, input.dtype, const_cast<uint8_t *>(run[index].data())));
       }
       std::vector<std::vector<float>> results;
       for (RankedTensorType type : model.outputs)
         results.emplace_back(size_t(type.getNumElements()));
       for (auto [type, buffer] : llvm::zip(model.outputs, results))
-        outputTensors.push_back(tensorOf(type, buffer.data()));
+        outputTensors.push_back(tensorOf(type, host::DType::F32, buffer.data()));
       if (llvm::Error error = loaded.run(inputTensors, outputTensors))
         return std::move(error);
       for (size_t p = 0; p < probeValues.size(); ++p) {
