@@ -20,6 +20,7 @@
 #include "kiln/Kernels/Gemm.h"
 
 #include "Dequant.h"
+#include "KernelSupport.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -202,8 +203,9 @@ private:
 
   /// Sets mBase/nBase: which output tile this block computes.
   void placeBlock();
-  /// A typed view of the dynamic shared memory at `byteOffset`.
-  Value sharedView(Value dynamic, int64_t byteOffset, ArrayRef<int64_t> shape, Type element);
+  Value sharedView(Value dynamic, int64_t byteOffset, ArrayRef<int64_t> shape, Type element) {
+    return kernels::sharedView(b, loc, dynamic, byteOffset, shape, element);
+  }
   /// The physical 16-byte chunk of logical chunk `chunk` in tile row `row`.
   Value swizzle(Value row, Value chunk);
   /// Runs `body(chunkIndex, j)` for this thread's j-th share of `total`
@@ -242,13 +244,6 @@ private:
   Value aRing, bRing, rawRing, rawRingVectors, dequantRing, dequantRingVectors;
   Value lastGroup;
 };
-
-Value GemmEmitter::sharedView(Value dynamic, int64_t byteOffset, ArrayRef<int64_t> shape,
-                              Type element) {
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface(), workgroup);
-  return memref::ViewOp::create(b, loc, type, dynamic, index(byteOffset), ValueRange{});
-}
 
 Value GemmEmitter::swizzle(Value row, Value chunk) {
   // 4 chunks per row (blockK 32): rows r and r+2 share banks, so XOR with
@@ -487,10 +482,7 @@ void GemmEmitter::emit(gpu::GPUFuncOp func) {
   warpN = remu(warp, spec.warpsN);
   placeBlock();
 
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Value dynamic = gpu::DynamicSharedMemoryOp::create(
-      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                              MemRefLayoutAttrInterface(), workgroup));
+  Value dynamic = dynamicSharedBytes(b, loc);
   SharedLayout layout = sharedLayout(spec);
   Type f16 = b.getF16Type();
   aRing = sharedView(dynamic, 0, {spec.stages, spec.blockM, spec.blockK}, f16);
@@ -590,24 +582,6 @@ SmallVector<Value> GemmEmitter::emitQuantizedLoop() {
         scf::YieldOp::create(b, loc, yielded);
       });
   return SmallVector<Value>(loop.getResults().take_front(accCount));
-}
-
-
-/// The gpu-to-nvvm lowering of gpu.dynamic_shared_memory reuses a zero-size
-/// 16-byte-aligned shared global when the module has one. Its own is
-/// internal, which NVPTX demotes into a 1-byte static shared variable of the
-/// kernel; declared external, it is the `.extern .shared` array the dynamic
-/// shared memory of a launch is addressed through.
-void declareDynamicShared(OpBuilder &builder, gpu::GPUModuleOp module) {
-  constexpr llvm::StringLiteral kName = "kiln_dynamic_shared";
-  if (module.lookupSymbol(kName))
-    return;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(module.getBody());
-  LLVM::GlobalOp::create(builder, module.getLoc(),
-                         LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
-                         /*isConstant=*/false, LLVM::Linkage::External, kName, Attribute(),
-                         /*alignment=*/16, /*addrSpace=*/3);
 }
 
 } // namespace
