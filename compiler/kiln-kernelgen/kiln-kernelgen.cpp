@@ -44,7 +44,8 @@ llvm::cl::list<std::string> kernelSpecs(
                    "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias]; "
                    "FORMAT = f16 | int8 | int4; or a fused attention "
                    "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
-                   "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:w=WARPS][:r=ROWS]"),
+                   "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
+                   "[:qe=|ke=|ve=ELEMENTS][:w=WARPS][:r=ROWS]"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -192,6 +193,12 @@ llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) 
     else if (key == "v") integer(spec.valueDim);
     else if (key == "w") integer(spec.warps);
     else if (key == "r") integer(spec.rowsPerWarp);
+    else if (key == "qo") integer(spec.qOffset);
+    else if (key == "ko") integer(spec.kOffset);
+    else if (key == "vo") integer(spec.vOffset);
+    else if (key == "qe") integer(spec.qElements);
+    else if (key == "ke") integer(spec.kElements);
+    else if (key == "ve") integer(spec.vElements);
     else if (key == "scale") {
       double scale = 0;
       ok = ok && !value.getAsDouble(scale);

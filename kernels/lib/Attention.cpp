@@ -138,8 +138,32 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
       product({spec.batch, spec.heads, queryTiles(spec)});
   if (!blocks || *blocks >= kMaxElements)
     return attentionSpecError("more than 2^31 blocks");
+  if (spec.qOffset < 0 || spec.kOffset < 0 || spec.vOffset < 0)
+    return attentionSpecError("offsets must not be negative");
+  struct Operand {
+    const char *name;
+    const std::array<int64_t, 4> &strides;
+    int64_t offset, rows, cols;
+    int64_t &elements;
+  };
+  for (Operand operand : {Operand{"Q", spec.qStrides, spec.qOffset, spec.queries, spec.headDim,
+                                  spec.qElements},
+                          Operand{"K", spec.kStrides, spec.kOffset, spec.keys, spec.headDim,
+                                  spec.kElements},
+                          Operand{"V", spec.vStrides, spec.vOffset, spec.keys, spec.valueDim,
+                                  spec.vElements}}) {
+    std::optional<int64_t> reach = extentOf(spec, operand.strides, operand.rows, operand.cols);
+    if (!reach || *reach > kMaxElements - operand.offset)
+      return attentionSpecError(llvm::Twine(operand.name) + " spans more than 2^31 elements");
+    int64_t needed = operand.offset + *reach;
+    if (operand.elements == 0)
+      operand.elements = needed;
+    if (operand.elements < needed || operand.elements > kMaxElements)
+      return attentionSpecError(llvm::Twine(operand.name) + " reaches element " + t(needed - 1) +
+                                " of a buffer of " + t(operand.elements));
+  }
   AttentionExtents extents = attentionExtents(spec);
-  for (int64_t extent : {extents.q, extents.k, extents.v, extents.mask, extents.o})
+  for (int64_t extent : {extents.mask, extents.o})
     if (extent <= 0 || extent > kMaxElements)
       return attentionSpecError("an operand spans more than 2^31 elements");
   if (int64_t bytes = sharedLayout(spec).bytes(); bytes > kMaxSharedBytes)
@@ -149,13 +173,10 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
 }
 
 AttentionExtents attentionExtents(const AttentionSpec &spec) {
-  auto extent = [&](const std::array<int64_t, 4> &strides, int64_t rows, int64_t cols) {
-    return extentOf(spec, strides, rows, cols).value_or(-1);
-  };
   AttentionExtents out;
-  out.q = extent(spec.qStrides, spec.queries, spec.headDim);
-  out.k = extent(spec.kStrides, spec.keys, spec.headDim);
-  out.v = extent(spec.vStrides, spec.keys, spec.valueDim);
+  out.q = spec.qElements;
+  out.k = spec.kElements;
+  out.v = spec.vElements;
   out.o = product({spec.batch, spec.heads, spec.queries, spec.valueDim})
               .value_or(-1);
   out.mask = spec.mask ? product({spec.maskGroups, spec.maskRows, spec.keys})
@@ -180,12 +201,17 @@ std::string attentionKernelName(const AttentionSpec &spec) {
     name += "_causal";
   if (spec.mask)
     name += "_mask" + s(spec.maskGroups) + "x" + s(spec.maskRows) + "d" + s(spec.maskDivisor);
-  if (spec.qStrides != contiguousStrides(spec, spec.queries, spec.headDim))
-    name += "_qs" + strides(spec.qStrides);
-  if (spec.kStrides != contiguousStrides(spec, spec.keys, spec.headDim))
-    name += "_ks" + strides(spec.kStrides);
-  if (spec.vStrides != contiguousStrides(spec, spec.keys, spec.valueDim))
-    name += "_vs" + strides(spec.vStrides);
+  // Layouts other than contiguous, whole buffers: "_qs<strides>o<offset>e<elements>".
+  auto layout = [&](const char *tag, const std::array<int64_t, 4> &v, int64_t offset,
+                    int64_t elements, int64_t rows, int64_t cols) {
+    std::array<int64_t, 4> contiguous = contiguousStrides(spec, rows, cols);
+    if (v == contiguous && offset == 0 && elements == spec.batch * contiguous[0])
+      return;
+    name += std::string("_") + tag + strides(v) + "o" + s(offset) + "e" + s(elements);
+  };
+  layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.queries, spec.headDim);
+  layout("ks", spec.kStrides, spec.kOffset, spec.kElements, spec.keys, spec.headDim);
+  layout("vs", spec.vStrides, spec.vOffset, spec.vElements, spec.keys, spec.valueDim);
   return name + "_w" + s(spec.warps) + "r" + s(spec.rowsPerWarp);
 }
 
@@ -223,14 +249,15 @@ private:
   Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
   Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
 
-  /// Offset of [b, h, row, col] with `strides`.
-  Value offset(const std::array<int64_t, 4> &strides, Value row, Value col);
+  /// Offset of [b, h, row, col] with `strides` from `base`.
+  Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value row, Value col);
   /// Loads an element of `buffer` as f32.
   Value loadF32(Value buffer, Value at);
   /// Copies `count` rows x `cols` of an operand (rows from `firstRow`,
   /// clamped to `rowLimit` - 1) into shared `tile`, times `factor` when set.
-  void stageTile(Value buffer, const std::array<int64_t, 4> &strides, Value firstRow,
-                 int64_t count, int64_t cols, int64_t rowLimit, Value tile, Value factor);
+  void stageTile(Value buffer, const std::array<int64_t, 4> &strides, int64_t base,
+                 Value firstRow, int64_t count, int64_t cols, int64_t rowLimit, Value tile,
+                 Value factor);
   /// The scores of the warp's rows against this lane's key of the tile.
   SmallVector<Value> scores();
   /// Mask, causal and key-range handling of the score of row `r`.
@@ -252,8 +279,9 @@ private:
   Value qTile, kTile, vTile;
 };
 
-Value AttentionEmitter::offset(const std::array<int64_t, 4> &strides, Value row, Value col) {
-  Value at = add(mul(batchIndex, strides[0]), mul(headIndex, strides[1]));
+Value AttentionEmitter::offset(const std::array<int64_t, 4> &strides, int64_t base, Value row,
+                               Value col) {
+  Value at = add(add(mul(batchIndex, strides[0]), mul(headIndex, strides[1])), index(base));
   return add(at, add(mul(row, strides[2]), mul(col, strides[3])));
 }
 
@@ -265,8 +293,8 @@ Value AttentionEmitter::loadF32(Value buffer, Value at) {
 }
 
 void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &strides,
-                                 Value first, int64_t count, int64_t cols, int64_t rowLimit,
-                                 Value tile, Value factor) {
+                                 int64_t base, Value first, int64_t count, int64_t cols,
+                                 int64_t rowLimit, Value tile, Value factor) {
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   int64_t threads = spec.warps * kWarpLanes;
   scf::ForOp::create(
@@ -276,7 +304,7 @@ void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &str
         // Rows past the operand load its last row: never read out of bounds,
         // and the scores of those keys are masked.
         Value row = minu(add(first, r), rowLimit - 1);
-        Value value = loadF32(buffer, offset(strides, row, c));
+        Value value = loadF32(buffer, offset(strides, base, row, c));
         if (factor)
           value = mulf(value, factor);
         memref::StoreOp::create(b, loc, value, tile, ValueRange{r, c});
@@ -416,7 +444,7 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
   vTile = sharedView(b, loc, dynamic, 4 * (layout.qFloats + layout.kFloats),
                      {kKeyTile, spec.valueDim}, f32Type);
 
-  stageTile(q, spec.qStrides, blockFirstRow, rowsPerBlock(spec), spec.headDim, spec.queries,
+  stageTile(q, spec.qStrides, spec.qOffset, blockFirstRow, rowsPerBlock(spec), spec.headDim, spec.queries,
             qTile, f32(spec.scale));
 
   // Causal blocks stop after the tile holding their last row's key.
@@ -446,8 +474,8 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
       [&](OpBuilder &, Location, Value keyTile, ValueRange carried) {
         Value firstKey = mul(keyTile, kKeyTile);
         gpu::BarrierOp::create(b, loc); // the previous tiles are consumed
-        stageTile(k, spec.kStrides, firstKey, kKeyTile, spec.headDim, spec.keys, kTile, Value());
-        stageTile(v, spec.vStrides, firstKey, kKeyTile, spec.valueDim, spec.keys, vTile, Value());
+        stageTile(k, spec.kStrides, spec.kOffset, firstKey, kKeyTile, spec.headDim, spec.keys, kTile, Value());
+        stageTile(v, spec.vStrides, spec.vOffset, firstKey, kKeyTile, spec.valueDim, spec.keys, vTile, Value());
         gpu::BarrierOp::create(b, loc);
         SmallVector<Value> rowScores = scores();
         Value key = add(firstKey, lane);

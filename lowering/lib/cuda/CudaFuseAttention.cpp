@@ -185,9 +185,11 @@ SmallVector<unsigned> operandAxes(const Contraction &c, OpOperand *operand, unsi
 
 //===-- operands read in place through their strides ------------------------//
 
-/// A tensor of row-major `source` elements read with `strides` per axis.
+/// A tensor whose elements are those of row-major `source` at `offset` +
+/// Σ index·stride.
 struct StridedTensor {
   Value source;
+  int64_t offset = 0;
   SmallVector<int64_t> strides;
 };
 
@@ -198,26 +200,100 @@ SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
   return strides;
 }
 
-/// Looks through linalg.transpose producers: the kernel reads the
-/// untransposed tensor with permuted strides instead of a transposed copy.
-StridedTensor stridedView(Value value) {
-  // Axis i of `value` is axis sourceAxis[i] of the current source.
-  Value source = value;
-  SmallVector<int64_t> sourceAxis = llvm::to_vector(llvm::seq<int64_t>(0, shapeOf(value).size()));
-  while (auto transpose = source.getDefiningOp<linalg::TransposeOp>()) {
-    if (!hasStaticShape(transpose.getInput()))
-      break;
-    // Result axis a of a transpose is axis perm[a] of its input.
-    ArrayRef<int64_t> perm = transpose.getPermutation();
-    for (int64_t &axis : sourceAxis)
-      axis = perm[axis];
-    source = transpose.getInput();
+/// Strides of a reshape's result from its input's (`from`, `fromStrides`):
+/// each run of input axes that a run of result axes regroups must be
+/// contiguous in memory. Size-1 axes take stride 0.
+std::optional<SmallVector<int64_t>> reshapeStrides(ArrayRef<int64_t> from,
+                                                   ArrayRef<int64_t> fromStrides,
+                                                   ArrayRef<int64_t> to) {
+  SmallVector<int64_t> strides(to.size(), 0);
+  size_t i = 0, j = 0;
+  auto skipOnes = [](ArrayRef<int64_t> shape, size_t &k) {
+    while (k < shape.size() && shape[k] == 1)
+      ++k;
+  };
+  while (true) {
+    skipOnes(from, i);
+    skipOnes(to, j);
+    if (i == from.size() || j == to.size())
+      return i == from.size() && j == to.size() ? std::optional(strides) : std::nullopt;
+    // One group: input axes [i, iEnd) and result axes [j, jEnd) of equal size.
+    size_t iEnd = i + 1, jEnd = j + 1;
+    int64_t fromSize = from[i], toSize = to[j];
+    while (fromSize != toSize) {
+      if (fromSize < toSize) {
+        if (iEnd == from.size())
+          return std::nullopt;
+        if (from[iEnd] != 1 && fromStrides[iEnd - 1] != fromStrides[iEnd] * from[iEnd])
+          return std::nullopt; // not contiguous: the group cannot be regrouped
+        fromSize *= from[iEnd++];
+      } else {
+        if (jEnd == to.size())
+          return std::nullopt;
+        toSize *= to[jEnd++];
+      }
+    }
+    // The innermost non-unit input axis of the group gives the base stride.
+    size_t inner = iEnd - 1;
+    while (from[inner] == 1 && inner > i)
+      --inner;
+    int64_t stride = fromStrides[inner];
+    for (size_t k = jEnd; k-- > j;) {
+      if (to[k] == 1)
+        continue;
+      strides[k] = stride;
+      stride *= to[k];
+    }
+    i = iEnd;
+    j = jEnd;
   }
-  SmallVector<int64_t> sourceStrides = rowMajorStrides(shapeOf(source));
-  StridedTensor view{source, {}};
-  for (int64_t axis : sourceAxis)
-    view.strides.push_back(sourceStrides[axis]);
-  return view;
+}
+
+/// Reads `value` in place where it is only a transpose, reshape or static
+/// slice of another tensor: the kernel then reads that tensor's buffer
+/// through strides instead of a materialized copy.
+StridedTensor stridedView(Value value) {
+  StridedTensor self{value, 0, rowMajorStrides(shapeOf(value))};
+  Operation *producer = value.getDefiningOp();
+  if (!producer)
+    return self;
+  auto input = [&]() -> std::optional<StridedTensor> {
+    Value from = producer->getOperand(0);
+    if (!hasStaticShape(from))
+      return std::nullopt;
+    return stridedView(from);
+  };
+  if (auto transpose = dyn_cast<linalg::TransposeOp>(producer)) {
+    std::optional<StridedTensor> in = input();
+    if (!in)
+      return self;
+    // Result axis a is input axis perm[a].
+    StridedTensor view{in->source, in->offset, {}};
+    for (int64_t axis : transpose.getPermutation())
+      view.strides.push_back(in->strides[axis]);
+    return view;
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(producer)) {
+    std::optional<StridedTensor> in = input();
+    if (!in || !slice.hasUnitStride() || slice.getSourceType().getRank() != slice.getType().getRank() ||
+        ShapedType::isDynamicShape(slice.getStaticOffsets()))
+      return self;
+    StridedTensor view = *in;
+    for (auto [offset, stride] : llvm::zip(slice.getStaticOffsets(), in->strides))
+      view.offset += offset * stride;
+    return view;
+  }
+  if (isa<tensor::ReshapeOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(producer)) {
+    std::optional<StridedTensor> in = input();
+    if (!in)
+      return self;
+    std::optional<SmallVector<int64_t>> strides =
+        reshapeStrides(shapeOf(producer->getOperand(0)), in->strides, shapeOf(value));
+    if (!strides)
+      return self;
+    return {in->source, in->offset, *strides};
+  }
+  return self;
 }
 
 //===-- the chain -----------------------------------------------------------//
@@ -548,6 +624,12 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   site.q = stridedView(q);
   site.k = stridedView(k);
   site.v = stridedView(v);
+  auto elements = [](const StridedTensor &view) {
+    return cast<RankedTensorType>(view.source.getType()).getNumElements();
+  };
+  spec.qOffset = site.q.offset, spec.qElements = elements(site.q);
+  spec.kOffset = site.k.offset, spec.kElements = elements(site.k);
+  spec.vOffset = site.v.offset, spec.vElements = elements(site.v);
   spec.qStrides = kernelStrides(site.q, operandAxes(*qk, qk->rowOperand, qk->rowLoop,
                                                     qk->reductionLoop));
   spec.kStrides = kernelStrides(site.k, operandAxes(*qk, qk->colOperand, qk->colLoop,
@@ -557,18 +639,13 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   if (preamble->mask) {
     if (auto err = planMask(*preamble, nb, scoreShape, spec))
       return std::move(err);
-    site.mask = preamble->mask;
+    if (spec.mask) // else a causal mask, computed by the kernel
+      site.mask = preamble->mask;
   }
   llvm::Expected<kernels::AttentionSpec> resolved = kernels::resolveAttentionSpec(spec);
   if (!resolved)
     return resolved.takeError();
   site.spec = *resolved;
-  // Each strided source must be exactly what the kernel addresses.
-  kernels::AttentionExtents extents = kernels::attentionExtents(site.spec);
-  for (auto [view, extent] : {std::pair{&site.q, extents.q}, std::pair{&site.k, extents.k},
-                              std::pair{&site.v, extents.v}})
-    if (cast<RankedTensorType>(view->source.getType()).getNumElements() != extent)
-      return notFused("an operand's layout is not a permutation of its tensor");
   site.erased.push_back(pv.op);
   site.erased.append(softmax.ops.begin(), softmax.ops.end());
   site.erased.append(preamble->ops.begin(), preamble->ops.end());
@@ -601,10 +678,8 @@ Value stageOperand(OpBuilder &b, Location loc, Value value, MemRefType param) {
                 })
                 .getResult(0);
   }
-  Value buffer = memref::AllocOp::create(b, loc, param);
-  bufferization::MaterializeInDestinationOp::create(b, loc, Type(), value, buffer,
-                                                    /*restrict=*/true, /*writable=*/true);
-  return buffer;
+  // The kernel reads the tensor's own buffer (read-only): no copy.
+  return bufferization::ToBufferOp::create(b, loc, param, value, /*read_only=*/true);
 }
 
 /// The kernel's 1-D output buffer as a tensor of the product's type.
@@ -662,8 +737,15 @@ void AttentionRewriter::rewrite(AttentionSite &site) {
   Location loc = site.output.getLoc();
   SmallVector<Value> operands;
   unsigned param = 0;
-  for (const StridedTensor *view : {&site.q, &site.k, &site.v})
-    operands.push_back(stageOperand(b, loc, view->source, cast<MemRefType>(params[param++])));
+  // Q, K and V often are slices of one projection: staged once.
+  llvm::SmallDenseMap<Value, Value> staged;
+  for (const StridedTensor *view : {&site.q, &site.k, &site.v}) {
+    auto type = cast<MemRefType>(params[param++]);
+    Value &buffer = staged[view->source];
+    if (!buffer || buffer.getType() != type)
+      buffer = stageOperand(b, loc, view->source, type);
+    operands.push_back(buffer);
+  }
   if (site.mask)
     operands.push_back(stageOperand(b, loc, site.mask, cast<MemRefType>(params[param++])));
   Value out = memref::AllocOp::create(b, loc, cast<MemRefType>(params[param]));

@@ -10,7 +10,7 @@
 // Loads widen to f32; all arithmetic is f32.
 //
 // Kernel ABI (bare device pointers, in this order):
-//   q    elements of the element type; Q[b, h, i, d] at
+//   q    qElements of the element type; Q[b, h, i, d] at qOffset +
 //        b·qStrides[0] + h·qStrides[1] + i·qStrides[2] + d·qStrides[3]
 //   k    likewise with kStrides ([b, h, key, d])
 //   v    likewise with vStrides ([b, h, key, e])
@@ -52,6 +52,10 @@ struct AttentionSpec {
   /// Element strides of [batch, head, row, column]; all zero means
   /// contiguous [batch, heads, rows, columns].
   std::array<int64_t, 4> qStrides{}, kStrides{}, vStrides{};
+  /// Element offset of [0, 0, 0, 0] in each operand, and the elements its
+  /// buffer holds (0: exactly what the offset and strides reach).
+  int64_t qOffset = 0, kOffset = 0, vOffset = 0;
+  int64_t qElements = 0, kElements = 0, vElements = 0;
   /// Warps per block and query rows per warp; 0 picks the default (4 x 4).
   int64_t warps = 0, rowsPerWarp = 0;
 };
@@ -65,7 +69,8 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec);
 /// attention_f32_b1h4_q16k16_d16v16_s3e800000_mask1x16d4_w4r4.
 std::string attentionKernelName(const AttentionSpec &spec);
 
-/// Elements each operand pointer must cover (the largest offset + 1).
+/// Elements of each operand's buffer (q, k, v: at least the largest offset
+/// + 1).
 struct AttentionExtents {
   int64_t q = 0, k = 0, v = 0, mask = 0, o = 0;
 };
