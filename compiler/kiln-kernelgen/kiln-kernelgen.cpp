@@ -45,7 +45,7 @@ llvm::cl::list<std::string> kernelSpecs(
                    "FORMAT = f16 | int8 | int4; or a fused attention "
                    "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
                    "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
-                   "[:qe=|ke=|ve=ELEMENTS][:w=WARPS][:r=ROWS]"),
+                   "[:qe=|ke=|ve=ELEMENTS][:g=KV_GROUP][:w=WARPS][:r=ROWS]"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -193,6 +193,7 @@ llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) 
     else if (key == "v") integer(spec.valueDim);
     else if (key == "w") integer(spec.warps);
     else if (key == "r") integer(spec.rowsPerWarp);
+    else if (key == "g") integer(spec.kvGroup);
     else if (key == "qo") integer(spec.qOffset);
     else if (key == "ko") integer(spec.kOffset);
     else if (key == "vo") integer(spec.vOffset);
@@ -244,6 +245,16 @@ llvm::json::Object manifestEntry(const kernels::AttentionSpec &spec) {
       {"keys", spec.keys},
       {"head_dim", spec.headDim},
       {"value_dim", spec.valueDim},
+      {"kv_group", spec.kvGroup},
+      {"q_strides", llvm::json::Array(spec.qStrides)},
+      {"k_strides", llvm::json::Array(spec.kStrides)},
+      {"v_strides", llvm::json::Array(spec.vStrides)},
+      {"q_offset", spec.qOffset},
+      {"k_offset", spec.kOffset},
+      {"v_offset", spec.vOffset},
+      {"q_elements", spec.qElements},
+      {"k_elements", spec.kElements},
+      {"v_elements", spec.vElements},
       {"scale", static_cast<double>(spec.scale)},
       {"causal", spec.causal},
       {"mask", spec.mask},

@@ -65,17 +65,16 @@ SharedLayout sharedLayout(const AttentionSpec &spec) {
           kKeyTile * spec.valueDim};
 }
 
-std::array<int64_t, 4> contiguousStrides(const AttentionSpec &spec, int64_t rows,
-                                         int64_t cols) {
-  return {spec.heads * rows * cols, rows * cols, cols, 1};
+std::array<int64_t, 4> contiguousStrides(int64_t heads, int64_t rows, int64_t cols) {
+  return {heads * rows * cols, rows * cols, cols, 1};
 }
 
 /// The largest offset + 1 of a [batch, heads, rows, cols] operand with
 /// `strides`, or nullopt past int64.
 std::optional<int64_t> extentOf(const AttentionSpec &spec, const std::array<int64_t, 4> &strides,
-                                int64_t rows, int64_t cols) {
+                                int64_t heads, int64_t rows, int64_t cols) {
   int64_t last = 0;
-  for (auto [size, stride] : llvm::zip(std::array<int64_t, 4>{spec.batch, spec.heads, rows, cols},
+  for (auto [size, stride] : llvm::zip(std::array<int64_t, 4>{spec.batch, heads, rows, cols},
                                        strides)) {
     std::optional<int64_t> span = codec::checkedMul(size - 1, stride);
     if (!span || *span > std::numeric_limits<int64_t>::max() - last)
@@ -116,11 +115,12 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
     return llvm::all_of(s, [](int64_t v) { return v == 0; });
   };
   if (contiguous(spec.qStrides))
-    spec.qStrides = contiguousStrides(spec, spec.queries, spec.headDim);
+    spec.qStrides = contiguousStrides(spec.heads, spec.queries, spec.headDim);
+  int64_t groups = spec.kvGroup >= 1 ? spec.kvGroup : 1;
   if (contiguous(spec.kStrides))
-    spec.kStrides = contiguousStrides(spec, spec.keys, spec.headDim);
+    spec.kStrides = contiguousStrides(spec.heads / groups, spec.keys, spec.headDim);
   if (contiguous(spec.vStrides))
-    spec.vStrides = contiguousStrides(spec, spec.keys, spec.valueDim);
+    spec.vStrides = contiguousStrides(spec.heads / groups, spec.keys, spec.valueDim);
   for (const auto *strides : {&spec.qStrides, &spec.kStrides, &spec.vStrides})
     if (llvm::any_of(*strides, [](int64_t v) { return v < 0; }))
       return attentionSpecError("strides must not be negative");
@@ -140,19 +140,24 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
     return attentionSpecError("more than 2^31 blocks");
   if (spec.qOffset < 0 || spec.kOffset < 0 || spec.vOffset < 0)
     return attentionSpecError("offsets must not be negative");
+  if (spec.kvGroup < 1 || spec.heads % spec.kvGroup != 0)
+    return attentionSpecError("the K/V head group (" + t(spec.kvGroup) +
+                              ") must divide the heads (" + t(spec.heads) + ")");
+  int64_t kvHeads = spec.heads / spec.kvGroup;
   struct Operand {
     const char *name;
     const std::array<int64_t, 4> &strides;
-    int64_t offset, rows, cols;
+    int64_t offset, heads, rows, cols;
     int64_t &elements;
   };
-  for (Operand operand : {Operand{"Q", spec.qStrides, spec.qOffset, spec.queries, spec.headDim,
-                                  spec.qElements},
-                          Operand{"K", spec.kStrides, spec.kOffset, spec.keys, spec.headDim,
-                                  spec.kElements},
-                          Operand{"V", spec.vStrides, spec.vOffset, spec.keys, spec.valueDim,
-                                  spec.vElements}}) {
-    std::optional<int64_t> reach = extentOf(spec, operand.strides, operand.rows, operand.cols);
+  for (Operand operand : {Operand{"Q", spec.qStrides, spec.qOffset, spec.heads, spec.queries,
+                                  spec.headDim, spec.qElements},
+                          Operand{"K", spec.kStrides, spec.kOffset, kvHeads, spec.keys,
+                                  spec.headDim, spec.kElements},
+                          Operand{"V", spec.vStrides, spec.vOffset, kvHeads, spec.keys,
+                                  spec.valueDim, spec.vElements}}) {
+    std::optional<int64_t> reach =
+        extentOf(spec, operand.strides, operand.heads, operand.rows, operand.cols);
     if (!reach || *reach > kMaxElements - operand.offset)
       return attentionSpecError(llvm::Twine(operand.name) + " spans more than 2^31 elements");
     int64_t needed = operand.offset + *reach;
@@ -202,16 +207,20 @@ std::string attentionKernelName(const AttentionSpec &spec) {
   if (spec.mask)
     name += "_mask" + s(spec.maskGroups) + "x" + s(spec.maskRows) + "d" + s(spec.maskDivisor);
   // Layouts other than contiguous, whole buffers: "_qs<strides>o<offset>e<elements>".
+  if (spec.kvGroup != 1)
+    name += "_g" + s(spec.kvGroup);
   auto layout = [&](const char *tag, const std::array<int64_t, 4> &v, int64_t offset,
-                    int64_t elements, int64_t rows, int64_t cols) {
-    std::array<int64_t, 4> contiguous = contiguousStrides(spec, rows, cols);
+                    int64_t elements, int64_t heads, int64_t rows, int64_t cols) {
+    std::array<int64_t, 4> contiguous = contiguousStrides(heads, rows, cols);
     if (v == contiguous && offset == 0 && elements == spec.batch * contiguous[0])
       return;
     name += std::string("_") + tag + strides(v) + "o" + s(offset) + "e" + s(elements);
   };
-  layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.queries, spec.headDim);
-  layout("ks", spec.kStrides, spec.kOffset, spec.kElements, spec.keys, spec.headDim);
-  layout("vs", spec.vStrides, spec.vOffset, spec.vElements, spec.keys, spec.valueDim);
+  int64_t kvHeads = spec.heads / spec.kvGroup;
+  layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.heads, spec.queries,
+         spec.headDim);
+  layout("ks", spec.kStrides, spec.kOffset, spec.kElements, kvHeads, spec.keys, spec.headDim);
+  layout("vs", spec.vStrides, spec.vOffset, spec.vElements, kvHeads, spec.keys, spec.valueDim);
   return name + "_w" + s(spec.warps) + "r" + s(spec.rowsPerWarp);
 }
 
@@ -249,13 +258,14 @@ private:
   Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
   Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
 
-  /// Offset of [b, h, row, col] with `strides` from `base`.
-  Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value row, Value col);
+  /// Offset of [b, head, row, col] with `strides` from `base`.
+  Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value head, Value row,
+               Value col);
   /// Loads an element of `buffer` as f32.
   Value loadF32(Value buffer, Value at);
   /// Copies `count` rows x `cols` of an operand (rows from `firstRow`,
   /// clamped to `rowLimit` - 1) into shared `tile`, times `factor` when set.
-  void stageTile(Value buffer, const std::array<int64_t, 4> &strides, int64_t base,
+  void stageTile(Value buffer, const std::array<int64_t, 4> &strides, int64_t base, Value head,
                  Value firstRow, int64_t count, int64_t cols, int64_t rowLimit, Value tile,
                  Value factor);
   /// The scores of the warp's rows against this lane's key of the tile.
@@ -279,9 +289,9 @@ private:
   Value qTile, kTile, vTile;
 };
 
-Value AttentionEmitter::offset(const std::array<int64_t, 4> &strides, int64_t base, Value row,
-                               Value col) {
-  Value at = add(add(mul(batchIndex, strides[0]), mul(headIndex, strides[1])), index(base));
+Value AttentionEmitter::offset(const std::array<int64_t, 4> &strides, int64_t base, Value head,
+                               Value row, Value col) {
+  Value at = add(add(mul(batchIndex, strides[0]), mul(head, strides[1])), index(base));
   return add(at, add(mul(row, strides[2]), mul(col, strides[3])));
 }
 
@@ -293,8 +303,8 @@ Value AttentionEmitter::loadF32(Value buffer, Value at) {
 }
 
 void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &strides,
-                                 int64_t base, Value first, int64_t count, int64_t cols,
-                                 int64_t rowLimit, Value tile, Value factor) {
+                                 int64_t base, Value head, Value first, int64_t count,
+                                 int64_t cols, int64_t rowLimit, Value tile, Value factor) {
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   int64_t threads = spec.warps * kWarpLanes;
   scf::ForOp::create(
@@ -304,7 +314,7 @@ void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &str
         // Rows past the operand load its last row: never read out of bounds,
         // and the scores of those keys are masked.
         Value row = minu(add(first, r), rowLimit - 1);
-        Value value = loadF32(buffer, offset(strides, base, row, c));
+        Value value = loadF32(buffer, offset(strides, base, head, row, c));
         if (factor)
           value = mulf(value, factor);
         memref::StoreOp::create(b, loc, value, tile, ValueRange{r, c});
@@ -433,6 +443,7 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
   blockHead = divu(block, queryTiles(spec));
   batchIndex = divu(blockHead, spec.heads);
   headIndex = remu(blockHead, spec.heads);
+  Value kvHead = spec.kvGroup == 1 ? headIndex : divu(headIndex, spec.kvGroup);
   blockFirstRow = mul(remu(block, queryTiles(spec)), rowsPerBlock(spec));
   firstRow = add(blockFirstRow, mul(divu(tid, kWarpLanes), rows));
 
@@ -444,7 +455,7 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
   vTile = sharedView(b, loc, dynamic, 4 * (layout.qFloats + layout.kFloats),
                      {kKeyTile, spec.valueDim}, f32Type);
 
-  stageTile(q, spec.qStrides, spec.qOffset, blockFirstRow, rowsPerBlock(spec), spec.headDim, spec.queries,
+  stageTile(q, spec.qStrides, spec.qOffset, headIndex, blockFirstRow, rowsPerBlock(spec), spec.headDim, spec.queries,
             qTile, f32(spec.scale));
 
   // Causal blocks stop after the tile holding their last row's key.
@@ -474,8 +485,8 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
       [&](OpBuilder &, Location, Value keyTile, ValueRange carried) {
         Value firstKey = mul(keyTile, kKeyTile);
         gpu::BarrierOp::create(b, loc); // the previous tiles are consumed
-        stageTile(k, spec.kStrides, spec.kOffset, firstKey, kKeyTile, spec.headDim, spec.keys, kTile, Value());
-        stageTile(v, spec.vStrides, spec.vOffset, firstKey, kKeyTile, spec.valueDim, spec.keys, vTile, Value());
+        stageTile(k, spec.kStrides, spec.kOffset, kvHead, firstKey, kKeyTile, spec.headDim, spec.keys, kTile, Value());
+        stageTile(v, spec.vStrides, spec.vOffset, kvHead, firstKey, kKeyTile, spec.valueDim, spec.keys, vTile, Value());
         gpu::BarrierOp::create(b, loc);
         SmallVector<Value> rowScores = scores();
         Value key = add(firstKey, lane);

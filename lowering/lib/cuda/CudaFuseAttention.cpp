@@ -149,13 +149,12 @@ llvm::Expected<Contraction> matchContraction(linalg::GenericOp op) {
   c.rowLoop = outLoops[parallel - 2];
   c.colLoop = outLoops[parallel - 1];
   for (OpOperand *input : op.getDpsInputOperands()) {
+    // Operands may be broadcast along batch axes (grouped-query K and V).
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (!map.isProjectedPermutation() || map.getNumResults() != static_cast<unsigned>(c.batchRank + 2) ||
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/true) ||
+        map.getNumResults() > static_cast<unsigned>(c.batchRank + 2) ||
         !dimPosition(map, c.reductionLoop))
-      return notFused("an operand of the product is broadcast");
-    for (int64_t i = 0; i < c.batchRank; ++i)
-      if (!dimPosition(map, outLoops[i]))
-        return notFused("an operand of the product is broadcast over a batch dimension");
+      return notFused("an operand of the product is not a plain matrix");
     bool rows = dimPosition(map, c.rowLoop).has_value();
     bool cols = dimPosition(map, c.colLoop).has_value();
     if (rows == cols)
@@ -169,15 +168,19 @@ llvm::Expected<Contraction> matchContraction(linalg::GenericOp op) {
   return c;
 }
 
-/// The loop order [batch..., first, second] of operand `operand`'s axes.
-SmallVector<unsigned> operandAxes(const Contraction &c, OpOperand *operand, unsigned first,
-                                  unsigned second) {
+/// The axes of `operand` that hold the loops [batch..., first, second];
+/// -1 where the operand is broadcast along a batch loop.
+SmallVector<int64_t> operandAxes(const Contraction &c, OpOperand *operand, unsigned first,
+                                 unsigned second) {
   linalg::GenericOp op = c.op;
   AffineMap map = op.getMatchingIndexingMap(operand);
   AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  SmallVector<unsigned> axes;
-  for (int64_t i = 0; i < c.batchRank; ++i)
-    axes.push_back(*dimPosition(map, cast<AffineDimExpr>(outMap.getResult(i)).getPosition()));
+  SmallVector<int64_t> axes;
+  for (int64_t i = 0; i < c.batchRank; ++i) {
+    std::optional<unsigned> axis =
+        dimPosition(map, cast<AffineDimExpr>(outMap.getResult(i)).getPosition());
+    axes.push_back(axis ? int64_t(*axis) : -1);
+  }
   axes.push_back(*dimPosition(map, first));
   axes.push_back(*dimPosition(map, second));
   return axes;
@@ -351,8 +354,10 @@ struct Softmax {
   SmallVector<Operation *> ops;
 };
 
+constexpr llvm::StringLiteral kNotSoftmax = "not a softmax";
+
 llvm::Expected<Softmax> matchSoftmax(Value probabilities) {
-  auto fail = [] { return notFused("not a softmax"); };
+  auto fail = [] { return notFused(kNotSoftmax); };
   auto divide = probabilities.getDefiningOp<linalg::GenericOp>();
   auto div = divide ? elementwiseBody<arith::DivFOp>(divide) : nullptr;
   if (!div || divide.getNumDpsInputs() != 2)
@@ -502,15 +507,39 @@ struct AttentionSite {
   SmallVector<Operation *> erased; // the chain, consumers first
 };
 
-/// Kernel strides [batch, head, row, col] of an operand whose axes (in loop
-/// order [batch..., row, col]) sit at `axes` of `view`.
-std::array<int64_t, 4> kernelStrides(const StridedTensor &view, ArrayRef<unsigned> axes) {
-  std::array<int64_t, 4> strides{};
-  size_t n = axes.size();
-  strides[1] = view.strides[axes[n - 3]];
-  strides[0] = n == 4 ? view.strides[axes[0]] : 0;
-  strides[2] = view.strides[axes[n - 2]];
-  strides[3] = view.strides[axes[n - 1]];
+/// Kernel strides [batch, head, row, col] of an operand whose loop axes
+/// [batch..., row, col] sit at `axes` of `view` (-1: broadcast, stride 0).
+/// Two batch axes are (batch, head); three are (batch, head, head in
+/// group): they collapse into one head axis, or, where the operand is
+/// broadcast along the last (grouped-query K and V), into the K/V head
+/// h / group with `kvGroup` set.
+llvm::Expected<std::array<int64_t, 4>> kernelStrides(const StridedTensor &view,
+                                                     ArrayRef<int64_t> axes,
+                                                     ArrayRef<int64_t> batchShape,
+                                                     int64_t *kvGroup) {
+  auto stride = [&](size_t i) { return axes[i] < 0 ? int64_t(0) : view.strides[axes[i]]; };
+  size_t nb = batchShape.size();
+  std::array<int64_t, 4> strides{0, 0, stride(nb), stride(nb + 1)};
+  if (nb == 1) {
+    strides[1] = stride(0);
+  } else if (nb == 2) {
+    strides[0] = stride(0), strides[1] = stride(1);
+  } else if (nb == 3) {
+    strides[0] = stride(0);
+    int64_t outer = stride(1), inner = stride(2), innerSize = batchShape[2];
+    if (innerSize == 1 || batchShape[1] == 1) {
+      strides[1] = innerSize == 1 ? outer : inner;
+    } else if (axes[2] < 0 && kvGroup) {
+      *kvGroup = innerSize;
+      strides[1] = outer;
+    } else if (outer == inner * innerSize) {
+      strides[1] = inner;
+    } else {
+      return notFused("the two head axes of an operand are not contiguous");
+    }
+  } else {
+    return notFused("more than three batch dimensions");
+  }
   return strides;
 }
 
@@ -536,37 +565,52 @@ bool isCausalMask(Value mask, ArrayRef<bool> varies, ArrayRef<int64_t> scoreShap
   return true;
 }
 
-/// The mask broadcast: which of [batch..., rows, keys] it varies along.
+/// The mask broadcast: which of [batch..., rows, keys] it varies along
+/// (its map may drop leading axes, numpy-style, or read them at 0).
 llvm::Error planMask(const Preamble &preamble, int64_t batchRank, ArrayRef<int64_t> scoreShape,
                      kernels::AttentionSpec &spec) {
   Value mask = preamble.mask;
   if (!hasStaticShape(mask) || !cast<RankedTensorType>(mask.getType()).getElementType().isF32())
     return notFused("the mask is not a static f32 tensor");
   AffineMap map = preamble.maskMap;
-  unsigned rank = batchRank + 2;
-  if (map.getNumResults() != rank)
-    return notFused("the mask's rank differs from the scores'");
-  SmallVector<bool> varies(rank);
-  for (unsigned i = 0; i < rank; ++i) {
-    AffineExpr expr = map.getResult(i);
-    if (auto dim = dyn_cast<AffineDimExpr>(expr); dim && dim.getPosition() == i)
-      varies[i] = scoreShape[i] > 1;
-    else if (auto c = dyn_cast<AffineConstantExpr>(expr); c && c.getValue() == 0 &&
-                                                           shapeOf(mask)[i] == 1)
-      varies[i] = false;
-    else
+  size_t rank = batchRank + 2;
+  SmallVector<bool> varies(rank, false);
+  int64_t lastAxis = -1;
+  for (auto [position, expr] : llvm::enumerate(map.getResults())) {
+    if (auto c = dyn_cast<AffineConstantExpr>(expr); c && c.getValue() == 0 &&
+                                                      shapeOf(mask)[position] == 1)
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim || int64_t(dim.getPosition()) <= lastAxis)
       return notFused("the mask is not a broadcast of the scores' axes");
+    lastAxis = dim.getPosition();
+    varies[lastAxis] = scoreShape[lastAxis] > 1;
   }
   if (!varies[rank - 1] && scoreShape[rank - 1] > 1)
     return notFused("the mask is broadcast over the keys");
-  if (isCausalMask(mask, varies, scoreShape)) {
+  // Kernel axes: batch = score axis 0 when there are 2+ batch axes; the
+  // other batch axes form the head.
+  size_t firstHeadAxis = batchRank >= 2 ? 1 : 0;
+  bool perBatch = batchRank >= 2 && varies[0];
+  ArrayRef<bool> headAxes = ArrayRef<bool>(varies).slice(firstHeadAxis, batchRank - firstHeadAxis);
+  ArrayRef<int64_t> headSizes = scoreShape.slice(firstHeadAxis, batchRank - firstHeadAxis);
+  bool perHead = false, sharedByHeads = true;
+  for (auto [v, size] : llvm::zip(headAxes, headSizes)) {
+    if (size == 1)
+      continue;
+    perHead |= v;
+    sharedByHeads &= !v;
+  }
+  if (perHead && !sharedByHeads && llvm::any_of(llvm::zip(headAxes, headSizes), [](auto pair) {
+        return std::get<1>(pair) > 1 && !std::get<0>(pair);
+      }))
+    return notFused("the mask varies along only some of the head axes");
+  if (!perBatch && !perHead && isCausalMask(mask, varies, scoreShape)) {
     spec.causal = true;
     return llvm::Error::success();
   }
   spec.mask = true;
   spec.maskRows = varies[rank - 2] ? spec.queries : 1;
-  bool perBatch = batchRank == 2 && varies[0] && spec.batch > 1;
-  bool perHead = varies[batchRank - 1] && spec.heads > 1;
   spec.maskGroups = (perBatch ? spec.batch : 1) * (perHead ? spec.heads : 1);
   spec.maskDivisor = perHead ? 1 : spec.heads;
   return llvm::Error::success();
@@ -577,8 +621,8 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   if (!llvm::equal(operandAxes(pv, pv.rowOperand, pv.rowLoop, pv.reductionLoop),
                    llvm::seq<unsigned>(0, pv.batchRank + 2)))
     return notFused("the probabilities are read transposed");
-  if (pv.batchRank > 2)
-    return notFused("more than two batch dimensions");
+  if (pv.batchRank > 3)
+    return notFused("more than three batch dimensions");
   llvm::Expected<Preamble> preamble = matchPreamble(softmax.input);
   if (!preamble)
     return preamble.takeError();
@@ -605,8 +649,10 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   int64_t nb = pv.batchRank;
   kernels::AttentionSpec spec;
   spec.element = f16 ? kernels::AttentionElement::F16 : kernels::AttentionElement::F32;
-  spec.batch = nb == 2 ? scoreShape[0] : 1;
-  spec.heads = scoreShape[nb - 1];
+  spec.batch = nb >= 2 ? scoreShape[0] : 1;
+  spec.heads = 1;
+  for (int64_t size : scoreShape.slice(nb >= 2 ? 1 : 0, nb >= 2 ? nb - 1 : 1))
+    spec.heads *= size;
   spec.queries = scoreShape[nb];
   spec.keys = scoreShape[nb + 1];
   spec.headDim =
@@ -630,12 +676,26 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   spec.qOffset = site.q.offset, spec.qElements = elements(site.q);
   spec.kOffset = site.k.offset, spec.kElements = elements(site.k);
   spec.vOffset = site.v.offset, spec.vElements = elements(site.v);
-  spec.qStrides = kernelStrides(site.q, operandAxes(*qk, qk->rowOperand, qk->rowLoop,
-                                                    qk->reductionLoop));
-  spec.kStrides = kernelStrides(site.k, operandAxes(*qk, qk->colOperand, qk->colLoop,
-                                                    qk->reductionLoop));
-  spec.vStrides = kernelStrides(site.v, operandAxes(pv, pv.colOperand, pv.reductionLoop,
-                                                    pv.colLoop));
+  ArrayRef<int64_t> batchShape = scoreShape.take_front(nb);
+  llvm::Expected<std::array<int64_t, 4>> qStrides = kernelStrides(
+      site.q, operandAxes(*qk, qk->rowOperand, qk->rowLoop, qk->reductionLoop), batchShape,
+      nullptr);
+  int64_t kGroup = 1, vGroup = 1;
+  llvm::Expected<std::array<int64_t, 4>> kStrides = kernelStrides(
+      site.k, operandAxes(*qk, qk->colOperand, qk->colLoop, qk->reductionLoop), batchShape,
+      &kGroup);
+  llvm::Expected<std::array<int64_t, 4>> vStrides = kernelStrides(
+      site.v, operandAxes(pv, pv.colOperand, pv.reductionLoop, pv.colLoop), batchShape, &vGroup);
+  llvm::Error layoutError = llvm::Error::success();
+  for (auto *strides : {&qStrides, &kStrides, &vStrides})
+    if (!*strides)
+      layoutError = llvm::joinErrors(std::move(layoutError), strides->takeError());
+  if (layoutError)
+    return std::move(layoutError);
+  if (kGroup != vGroup)
+    return notFused("K and V are grouped differently over the heads");
+  spec.qStrides = *qStrides, spec.kStrides = *kStrides, spec.vStrides = *vStrides;
+  spec.kvGroup = kGroup;
   if (preamble->mask) {
     if (auto err = planMask(*preamble, nb, scoreShape, spec))
       return std::move(err);
@@ -653,11 +713,24 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   return site;
 }
 
+/// The plan of a product `op` one of whose operands is `softmax`.
+llvm::Expected<AttentionSite> planSite(linalg::GenericOp op, llvm::Expected<Softmax> softmax,
+                                       bool f16) {
+  if (!softmax)
+    return softmax.takeError();
+  llvm::Expected<Contraction> pv = matchContraction(op);
+  if (!pv)
+    return pv.takeError();
+  if (pv->rowOperand->get() != softmax->ops.front()->getResult(0))
+    return notFused("the probabilities are the product's right operand");
+  return planAttention(*pv, *softmax, f16);
+}
+
 //===-- the rewrite ---------------------------------------------------------//
 
-/// `value` (any rank, f32) as a 1-D tensor of `element` in a new buffer of
-/// the kernel parameter type `param`.
-Value stageOperand(OpBuilder &b, Location loc, Value value, MemRefType param) {
+/// `value` (any rank, f32) as the 1-D tensor of the kernel parameter type
+/// `param`'s element type.
+Value flatOperand(OpBuilder &b, Location loc, Value value, MemRefType param) {
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getRank() != 1) {
     SmallVector<ReassociationIndices> all = {llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))};
@@ -678,8 +751,7 @@ Value stageOperand(OpBuilder &b, Location loc, Value value, MemRefType param) {
                 })
                 .getResult(0);
   }
-  // The kernel reads the tensor's own buffer (read-only): no copy.
-  return bufferization::ToBufferOp::create(b, loc, param, value, /*read_only=*/true);
+  return value;
 }
 
 /// The kernel's 1-D output buffer as a tensor of the product's type.
@@ -735,20 +807,32 @@ void AttentionRewriter::rewrite(AttentionSite &site) {
   ArrayRef<Type> params = kernel.getArgumentTypes();
   OpBuilder b(site.output);
   Location loc = site.output.getLoc();
+  SmallVector<Value> inputs;
+  SmallVector<Value> sources = {site.q.source, site.k.source, site.v.source};
+  if (site.mask)
+    sources.push_back(site.mask);
+  // Q, K and V often are slices of one projection: flattened (cast) once.
+  llvm::SmallDenseMap<Value, Value> flat;
+  for (auto [source, type] : llvm::zip(sources, params)) {
+    Value &tensor = flat[source];
+    if (!tensor)
+      tensor = flatOperand(b, loc, source, cast<MemRefType>(type));
+    inputs.push_back(tensor);
+  }
+  // The kernel reads the tensors' own buffers (read-only, no copy). The
+  // buffers are taken last, right before the launch: bufferization does not
+  // see reads through them, so no tensor op may run in between (it could
+  // reuse a buffer whose tensor looks dead).
   SmallVector<Value> operands;
-  unsigned param = 0;
-  // Q, K and V often are slices of one projection: staged once.
-  llvm::SmallDenseMap<Value, Value> staged;
-  for (const StridedTensor *view : {&site.q, &site.k, &site.v}) {
-    auto type = cast<MemRefType>(params[param++]);
-    Value &buffer = staged[view->source];
-    if (!buffer || buffer.getType() != type)
-      buffer = stageOperand(b, loc, view->source, type);
+  llvm::SmallDenseMap<Value, Value> buffers;
+  for (auto [tensor, type] : llvm::zip(inputs, params)) {
+    Value &buffer = buffers[tensor];
+    if (!buffer)
+      buffer = bufferization::ToBufferOp::create(b, loc, cast<MemRefType>(type), tensor,
+                                                 /*read_only=*/true);
     operands.push_back(buffer);
   }
-  if (site.mask)
-    operands.push_back(stageOperand(b, loc, site.mask, cast<MemRefType>(params[param++])));
-  Value out = memref::AllocOp::create(b, loc, cast<MemRefType>(params[param]));
+  Value out = memref::AllocOp::create(b, loc, cast<MemRefType>(params[sources.size()]));
   operands.push_back(out);
 
   kernels::AttentionLaunchShape launch = kernels::attentionLaunchShape(site.spec);
@@ -791,22 +875,26 @@ struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
     std::vector<AttentionSite> fused;
     SmallVector<std::pair<std::string, std::string>> kept;
     module.walk([&](linalg::GenericOp op) {
-      if (!op.hasPureTensorSemantics() || !isa<func::FuncOp>(op->getParentOp()))
+      if (!op.hasPureTensorSemantics() || !isa<func::FuncOp>(op->getParentOp()) ||
+          op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 ||
+          !isMultiplyAccumulate(op))
         return;
-      llvm::Expected<Contraction> pv = matchContraction(op);
-      if (!pv) {
-        llvm::consumeError(pv.takeError());
-        return;
+      // An attention site: a product of a softmax with a tensor.
+      std::optional<llvm::Expected<Softmax>> softmax;
+      for (Value input : op.getDpsInputs()) {
+        llvm::Expected<Softmax> candidate = matchSoftmax(input);
+        if (!candidate) {
+          std::string why = llvm::toString(candidate.takeError());
+          if (why == kNotSoftmax)
+            continue;
+          candidate = notFused(why);
+        }
+        softmax.emplace(std::move(candidate));
+        break;
       }
-      // An attention site: a product whose row operand is a softmax.
-      llvm::Expected<Softmax> softmax = matchSoftmax(pv->rowOperand->get());
-      if (!softmax) {
-        std::string why = llvm::toString(softmax.takeError());
-        if (why != "not a softmax")
-          kept.push_back({layerName(op), why});
+      if (!softmax)
         return;
-      }
-      llvm::Expected<AttentionSite> site = planAttention(*pv, *softmax, f16);
+      llvm::Expected<AttentionSite> site = planSite(op, std::move(*softmax), f16);
       if (!site) {
         kept.push_back({layerName(op), llvm::toString(site.takeError())});
         return;

@@ -12,8 +12,8 @@
 // Kernel ABI (bare device pointers, in this order):
 //   q    qElements of the element type; Q[b, h, i, d] at qOffset +
 //        b·qStrides[0] + h·qStrides[1] + i·qStrides[2] + d·qStrides[3]
-//   k    likewise with kStrides ([b, h, key, d])
-//   v    likewise with vStrides ([b, h, key, e])
+//   k    likewise with kStrides ([b, h / kvGroup, key, d])
+//   v    likewise with vStrides ([b, h / kvGroup, key, e])
 //   mask f32 [maskGroups, maskRows, keys], only when spec.mask: the additive
 //        mask of (b, h) is group ((b·heads + h) / maskDivisor) % maskGroups,
 //        row i (or row 0 when maskRows = 1)
@@ -52,6 +52,9 @@ struct AttentionSpec {
   /// Element strides of [batch, head, row, column]; all zero means
   /// contiguous [batch, heads, rows, columns].
   std::array<int64_t, 4> qStrides{}, kStrides{}, vStrides{};
+  /// Query heads per K/V head (grouped-query attention): K and V are read
+  /// at head h / kvGroup.
+  int64_t kvGroup = 1;
   /// Element offset of [0, 0, 0, 0] in each operand, and the elements its
   /// buffer holds (0: exactly what the offset and strides reach).
   int64_t qOffset = 0, kOffset = 0, vOffset = 0;
