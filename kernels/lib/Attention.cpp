@@ -41,8 +41,7 @@ constexpr int64_t kMaxSharedBytes = 227 * 1024; // sm_90 opt-in limit
 constexpr int64_t kMaxElements = int64_t{1} << 31;
 
 llvm::Error attentionSpecError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 "attention spec: " + message);
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), "attention spec: " + message);
 }
 
 int64_t rowsPerBlock(const AttentionSpec &spec) { return spec.warps * spec.rowsPerWarp; }
@@ -74,8 +73,8 @@ std::array<int64_t, 4> contiguousStrides(int64_t heads, int64_t rows, int64_t co
 std::optional<int64_t> extentOf(const AttentionSpec &spec, const std::array<int64_t, 4> &strides,
                                 int64_t heads, int64_t rows, int64_t cols) {
   int64_t last = 0;
-  for (auto [size, stride] : llvm::zip(std::array<int64_t, 4>{spec.batch, heads, rows, cols},
-                                       strides)) {
+  for (auto [size, stride] :
+       llvm::zip(std::array<int64_t, 4>{spec.batch, heads, rows, cols}, strides)) {
     std::optional<int64_t> span = codec::checkedMul(size - 1, stride);
     if (!span || *span > std::numeric_limits<int64_t>::max() - last)
       return std::nullopt;
@@ -92,12 +91,13 @@ std::optional<int64_t> product(std::initializer_list<int64_t> dims) {
 
 llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
   auto t = [](int64_t v) { return llvm::Twine(v); };
-  if (spec.batch < 1 || spec.heads < 1 || spec.queries < 1 || spec.keys < 1 ||
-      spec.headDim < 1 || spec.valueDim < 1)
+  if (spec.batch < 1 || spec.heads < 1 || spec.queries < 1 || spec.keys < 1 || spec.headDim < 1 ||
+      spec.valueDim < 1)
     return attentionSpecError("batch, heads, queries, keys and head dimensions must be "
-                              "positive, got batch = " + t(spec.batch) + ", heads = " +
-                              t(spec.heads) + ", queries = " + t(spec.queries) + ", keys = " +
-                              t(spec.keys) + ", head dim = " + t(spec.headDim) +
+                              "positive, got batch = " +
+                              t(spec.batch) + ", heads = " + t(spec.heads) +
+                              ", queries = " + t(spec.queries) + ", keys = " + t(spec.keys) +
+                              ", head dim = " + t(spec.headDim) +
                               ", value dim = " + t(spec.valueDim));
   if (spec.headDim > kMaxHeadDim || spec.valueDim > kMaxHeadDim)
     return attentionSpecError("head dimensions above " + t(kMaxHeadDim) + " are not supported (" +
@@ -129,13 +129,11 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
         (spec.maskRows != 1 && spec.maskRows != spec.queries))
       return attentionSpecError("mask groups (" + t(spec.maskGroups) + ") and divisor (" +
                                 t(spec.maskDivisor) + ") must be positive and mask rows (" +
-                                t(spec.maskRows) + ") 1 or the query count " +
-                                t(spec.queries));
+                                t(spec.maskRows) + ") 1 or the query count " + t(spec.queries));
   } else {
     spec.maskGroups = spec.maskDivisor = spec.maskRows = 1;
   }
-  std::optional<int64_t> blocks =
-      product({spec.batch, spec.heads, queryTiles(spec)});
+  std::optional<int64_t> blocks = product({spec.batch, spec.heads, queryTiles(spec)});
   if (!blocks || *blocks >= kMaxElements)
     return attentionSpecError("more than 2^31 blocks");
   if (spec.qOffset < 0 || spec.kOffset < 0 || spec.vOffset < 0)
@@ -150,12 +148,12 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
     int64_t offset, heads, rows, cols;
     int64_t &elements;
   };
-  for (Operand operand : {Operand{"Q", spec.qStrides, spec.qOffset, spec.heads, spec.queries,
-                                  spec.headDim, spec.qElements},
-                          Operand{"K", spec.kStrides, spec.kOffset, kvHeads, spec.keys,
-                                  spec.headDim, spec.kElements},
-                          Operand{"V", spec.vStrides, spec.vOffset, kvHeads, spec.keys,
-                                  spec.valueDim, spec.vElements}}) {
+  for (Operand operand :
+       {Operand{"Q", spec.qStrides, spec.qOffset, spec.heads, spec.queries, spec.headDim,
+                spec.qElements},
+        Operand{"K", spec.kStrides, spec.kOffset, kvHeads, spec.keys, spec.headDim, spec.kElements},
+        Operand{"V", spec.vStrides, spec.vOffset, kvHeads, spec.keys, spec.valueDim,
+                spec.vElements}}) {
     std::optional<int64_t> reach =
         extentOf(spec, operand.strides, operand.heads, operand.rows, operand.cols);
     if (!reach || *reach > kMaxElements - operand.offset)
@@ -182,11 +180,8 @@ AttentionExtents attentionExtents(const AttentionSpec &spec) {
   out.q = spec.qElements;
   out.k = spec.kElements;
   out.v = spec.vElements;
-  out.o = product({spec.batch, spec.heads, spec.queries, spec.valueDim})
-              .value_or(-1);
-  out.mask = spec.mask ? product({spec.maskGroups, spec.maskRows, spec.keys})
-                             .value_or(-1)
-                       : 1;
+  out.o = product({spec.batch, spec.heads, spec.queries, spec.valueDim}).value_or(-1);
+  out.mask = spec.mask ? product({spec.maskGroups, spec.maskRows, spec.keys}).value_or(-1) : 1;
   return out;
 }
 
@@ -197,11 +192,10 @@ std::string attentionKernelName(const AttentionSpec &spec) {
   };
   char scaleHex[16];
   std::snprintf(scaleHex, sizeof(scaleHex), "%08x", llvm::bit_cast<uint32_t>(spec.scale));
-  std::string name = std::string("attention_") +
-                     (spec.element == AttentionElement::F16 ? "f16" : "f32") + "_b" +
-                     s(spec.batch) + "h" + s(spec.heads) + "_q" + s(spec.queries) + "k" +
-                     s(spec.keys) + "_d" + s(spec.headDim) + "v" + s(spec.valueDim) + "_s" +
-                     scaleHex;
+  std::string name =
+      std::string("attention_") + (spec.element == AttentionElement::F16 ? "f16" : "f32") + "_b" +
+      s(spec.batch) + "h" + s(spec.heads) + "_q" + s(spec.queries) + "k" + s(spec.keys) + "_d" +
+      s(spec.headDim) + "v" + s(spec.valueDim) + "_s" + scaleHex;
   if (spec.causal)
     name += "_causal";
   if (spec.mask)
@@ -217,8 +211,7 @@ std::string attentionKernelName(const AttentionSpec &spec) {
     name += std::string("_") + tag + strides(v) + "o" + s(offset) + "e" + s(elements);
   };
   int64_t kvHeads = spec.heads / spec.kvGroup;
-  layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.heads, spec.queries,
-         spec.headDim);
+  layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.heads, spec.queries, spec.headDim);
   layout("ks", spec.kStrides, spec.kOffset, spec.kElements, kvHeads, spec.keys, spec.headDim);
   layout("vs", spec.vStrides, spec.vOffset, spec.vElements, kvHeads, spec.keys, spec.valueDim);
   return name + "_w" + s(spec.warps) + "r" + s(spec.rowsPerWarp);
@@ -246,7 +239,9 @@ public:
 
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(float v) { return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v)); }
+  Value f32(float v) {
+    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v));
+  }
   Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
   Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
   Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
@@ -302,50 +297,50 @@ Value AttentionEmitter::loadF32(Value buffer, Value at) {
   return value;
 }
 
-void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &strides,
-                                 int64_t base, Value head, Value first, int64_t count,
-                                 int64_t cols, int64_t rowLimit, Value tile, Value factor) {
+void AttentionEmitter::stageTile(Value buffer, const std::array<int64_t, 4> &strides, int64_t base,
+                                 Value head, Value first, int64_t count, int64_t cols,
+                                 int64_t rowLimit, Value tile, Value factor) {
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   int64_t threads = spec.warps * kWarpLanes;
-  scf::ForOp::create(
-      b, loc, tid, index(count * cols), index(threads), ValueRange{},
-      [&](OpBuilder &, Location, Value element, ValueRange) {
-        Value r = divu(element, cols), c = remu(element, cols);
-        // Rows past the operand load its last row: never read out of bounds,
-        // and the scores of those keys are masked.
-        Value row = minu(add(first, r), rowLimit - 1);
-        Value value = loadF32(buffer, offset(strides, base, head, row, c));
-        if (factor)
-          value = mulf(value, factor);
-        memref::StoreOp::create(b, loc, value, tile, ValueRange{r, c});
-        scf::YieldOp::create(b, loc);
-      });
+  scf::ForOp::create(b, loc, tid, index(count * cols), index(threads), ValueRange{},
+                     [&](OpBuilder &, Location, Value element, ValueRange) {
+                       Value r = divu(element, cols), c = remu(element, cols);
+                       // Rows past the operand load its last row: never read out of bounds,
+                       // and the scores of those keys are masked.
+                       Value row = minu(add(first, r), rowLimit - 1);
+                       Value value = loadF32(buffer, offset(strides, base, head, row, c));
+                       if (factor)
+                         value = mulf(value, factor);
+                       memref::StoreOp::create(b, loc, value, tile, ValueRange{r, c});
+                       scf::YieldOp::create(b, loc);
+                     });
 }
 
 SmallVector<Value> AttentionEmitter::scores() {
   SmallVector<Value> zeros(rows, f32(0.0f));
   Value warpRow = mul(divu(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x), kWarpLanes), rows);
-  auto loop = scf::ForOp::create(
-      b, loc, index(0), index(spec.headDim), index(1), zeros,
-      [&](OpBuilder &, Location, Value d, ValueRange sums) {
-        Value key = memref::LoadOp::create(b, loc, kTile, ValueRange{lane, d});
-        SmallVector<Value> next;
-        for (int64_t r = 0; r < rows; ++r) {
-          Value query = memref::LoadOp::create(b, loc, qTile, ValueRange{add(warpRow, index(r)), d});
-          next.push_back(math::FmaOp::create(b, loc, query, key, sums[r]));
-        }
-        scf::YieldOp::create(b, loc, next);
-      });
+  auto loop =
+      scf::ForOp::create(b, loc, index(0), index(spec.headDim), index(1), zeros,
+                         [&](OpBuilder &, Location, Value d, ValueRange sums) {
+                           Value key = memref::LoadOp::create(b, loc, kTile, ValueRange{lane, d});
+                           SmallVector<Value> next;
+                           for (int64_t r = 0; r < rows; ++r) {
+                             Value query = memref::LoadOp::create(
+                                 b, loc, qTile, ValueRange{add(warpRow, index(r)), d});
+                             next.push_back(math::FmaOp::create(b, loc, query, key, sums[r]));
+                           }
+                           scf::YieldOp::create(b, loc, next);
+                         });
   return SmallVector<Value>(loop.getResults());
 }
 
 Value AttentionEmitter::maskScore(Value score, Value row, Value key) {
   if (mask) {
-    Value group = remu(divu(add(mul(batchIndex, spec.heads), headIndex), spec.maskDivisor),
-                       spec.maskGroups);
+    Value group =
+        remu(divu(add(mul(batchIndex, spec.heads), headIndex), spec.maskDivisor), spec.maskGroups);
     Value maskRow = spec.maskRows == 1 ? index(0) : minu(row, spec.queries - 1);
-    Value at = add(mul(add(mul(group, spec.maskRows), maskRow), spec.keys),
-                   minu(key, spec.keys - 1));
+    Value at =
+        add(mul(add(mul(group, spec.maskRows), maskRow), spec.keys), minu(key, spec.keys - 1));
     score = addf(score, loadF32(mask, at));
   }
   Value excluded = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, key, index(spec.keys));
@@ -389,15 +384,14 @@ void AttentionEmitter::accumulateValues(SmallVector<RowState> &states,
         Value source = arith::IndexCastOp::create(b, loc, b.getI32Type(), j);
         SmallVector<Value> weights;
         for (Value p : probabilities)
-          weights.push_back(
-              gpu::ShuffleOp::create(b, loc, p, source, width, gpu::ShuffleMode::IDX)
-                  .getShuffleResult());
+          weights.push_back(gpu::ShuffleOp::create(b, loc, p, source, width, gpu::ShuffleMode::IDX)
+                                .getShuffleResult());
         SmallVector<Value> next(accs.begin(), accs.end());
         for (int64_t c = 0; c < columns; ++c) {
           Value value = memref::LoadOp::create(b, loc, vTile, ValueRange{j, valueColumns[c]});
           for (int64_t r = 0; r < rows; ++r)
-            next[r * columns + c] = math::FmaOp::create(b, loc, weights[r], value,
-                                                        next[r * columns + c]);
+            next[r * columns + c] =
+                math::FmaOp::create(b, loc, weights[r], value, next[r * columns + c]);
         }
         scf::YieldOp::create(b, loc, next);
       });
@@ -455,8 +449,8 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
   vTile = sharedView(b, loc, dynamic, 4 * (layout.qFloats + layout.kFloats),
                      {kKeyTile, spec.valueDim}, f32Type);
 
-  stageTile(q, spec.qStrides, spec.qOffset, headIndex, blockFirstRow, rowsPerBlock(spec), spec.headDim, spec.queries,
-            qTile, f32(spec.scale));
+  stageTile(q, spec.qStrides, spec.qOffset, headIndex, blockFirstRow, rowsPerBlock(spec),
+            spec.headDim, spec.queries, qTile, f32(spec.scale));
 
   // Causal blocks stop after the tile holding their last row's key.
   int64_t keyTiles = (spec.keys + kKeyTile - 1) / kKeyTile;
@@ -485,16 +479,18 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
       [&](OpBuilder &, Location, Value keyTile, ValueRange carried) {
         Value firstKey = mul(keyTile, kKeyTile);
         gpu::BarrierOp::create(b, loc); // the previous tiles are consumed
-        stageTile(k, spec.kStrides, spec.kOffset, kvHead, firstKey, kKeyTile, spec.headDim, spec.keys, kTile, Value());
-        stageTile(v, spec.vStrides, spec.vOffset, kvHead, firstKey, kKeyTile, spec.valueDim, spec.keys, vTile, Value());
+        stageTile(k, spec.kStrides, spec.kOffset, kvHead, firstKey, kKeyTile, spec.headDim,
+                  spec.keys, kTile, Value());
+        stageTile(v, spec.vStrides, spec.vOffset, kvHead, firstKey, kKeyTile, spec.valueDim,
+                  spec.keys, vTile, Value());
         gpu::BarrierOp::create(b, loc);
         SmallVector<Value> rowScores = scores();
         Value key = add(firstKey, lane);
         SmallVector<RowState> states = unpack(carried);
         SmallVector<Value> probabilities(rows);
         for (int64_t r = 0; r < rows; ++r)
-          states[r] = softmaxStep(states[r], maskScore(rowScores[r], queryRow(r), key),
-                                  probabilities[r]);
+          states[r] =
+              softmaxStep(states[r], maskScore(rowScores[r], queryRow(r), key), probabilities[r]);
         accumulateValues(states, probabilities);
         SmallVector<Value> yielded;
         for (const RowState &state : states) {
@@ -512,7 +508,6 @@ void AttentionEmitter::emit(gpu::GPUFuncOp func) {
 
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                     const AttentionSpec &spec) {
-  MLIRContext *ctx = builder.getContext();
   Location loc = module.getLoc();
   Type element = spec.element == AttentionElement::F16 ? Type(builder.getF16Type())
                                                        : Type(builder.getF32Type());
@@ -526,15 +521,8 @@ gpu::GPUFuncOp buildAttentionKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   OpBuilder::InsertionGuard guard(builder);
   declareDynamicShared(builder, module);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, attentionKernelName(spec),
-                                     FunctionType::get(ctx, args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  AttentionLaunchShape launch = attentionLaunchShape(spec);
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(launch.blockX), 1, 1}));
-  for (unsigned i = 0; i < args.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  auto func = createKernelFunc(builder, module, attentionKernelName(spec), args,
+                               attentionLaunchShape(spec).blockX);
   AttentionEmitter(builder, loc, spec).emit(func);
   return func;
 }

@@ -588,7 +588,6 @@ SmallVector<Value> GemmEmitter::emitQuantizedLoop() {
 
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                const GemmSpec &spec) {
-  MLIRContext *ctx = builder.getContext();
   Location loc = module.getLoc();
   Type f16 = builder.getF16Type();
   auto f16Pair = VectorType::get({2}, f16);
@@ -606,15 +605,8 @@ gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   OpBuilder::InsertionGuard guard(builder);
   declareDynamicShared(builder, module);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, gemmKernelName(spec),
-                                     FunctionType::get(ctx, args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  GemmLaunchShape launch = gemmLaunchShape(spec);
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.blockX), 1, 1}));
-  for (unsigned i = 0; i < args.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  auto func = createKernelFunc(builder, module, gemmKernelName(spec), args,
+                               gemmLaunchShape(spec).blockX);
   GemmEmitter(builder, loc, spec).emit(func);
   return func;
 }

@@ -23,8 +23,15 @@ mlir::Value dynamicSharedBytes(mlir::OpBuilder &b, mlir::Location loc);
 
 /// A typed view of the dynamic shared memory `dynamic` at `byteOffset`.
 mlir::Value sharedView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value dynamic,
-                       int64_t byteOffset, llvm::ArrayRef<int64_t> shape,
-                       mlir::Type element);
+                       int64_t byteOffset, llvm::ArrayRef<int64_t> shape, mlir::Type element);
+
+/// Appends an empty kernel `name(args)` to `module` for blocks of `blockX`
+/// threads, every parameter `llvm.noalias` (distinct buffers; the inputs
+/// are read-only, which lets the backend use the non-coherent load path).
+/// The builder's insertion point is left unchanged.
+mlir::gpu::GPUFuncOp createKernelFunc(mlir::OpBuilder &builder, mlir::gpu::GPUModuleOp module,
+                                      llvm::StringRef name, llvm::ArrayRef<mlir::Type> args,
+                                      int64_t blockX);
 
 /// Combines `value` over the 32 lanes of the warp (butterfly shuffles):
 /// every lane gets the result.

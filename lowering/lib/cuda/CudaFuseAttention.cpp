@@ -8,6 +8,8 @@
 // computes exactly; every other attention site is named in one remark.
 //
 //===----------------------------------------------------------------------===//
+#include "ReasonList.h"
+
 #include "kiln/Kernels/Attention.h"
 #include "kiln/Lowering/CudaAttentionPasses.h"
 #include "kiln/Lowering/LayerName.h"
@@ -37,9 +39,7 @@ llvm::Error notFused(const llvm::Twine &why) {
 
 //===-- generic op shapes ---------------------------------------------------//
 
-bool allParallel(linalg::GenericOp op) {
-  return op.getNumReductionLoops() == 0;
-}
+bool allParallel(linalg::GenericOp op) { return op.getNumReductionLoops() == 0; }
 
 /// The one op of the body (besides the yield) whose result is yielded.
 Operation *singleBodyOp(linalg::GenericOp op) {
@@ -206,9 +206,8 @@ SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
 /// Strides of a reshape's result from its input's (`from`, `fromStrides`):
 /// each run of input axes that a run of result axes regroups must be
 /// contiguous in memory. Size-1 axes take stride 0.
-std::optional<SmallVector<int64_t>> reshapeStrides(ArrayRef<int64_t> from,
-                                                   ArrayRef<int64_t> fromStrides,
-                                                   ArrayRef<int64_t> to) {
+std::optional<SmallVector<int64_t>>
+reshapeStrides(ArrayRef<int64_t> from, ArrayRef<int64_t> fromStrides, ArrayRef<int64_t> to) {
   SmallVector<int64_t> strides(to.size(), 0);
   size_t i = 0, j = 0;
   auto skipOnes = [](ArrayRef<int64_t> shape, size_t &k) {
@@ -278,7 +277,8 @@ StridedTensor stridedView(Value value) {
   }
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(producer)) {
     std::optional<StridedTensor> in = input();
-    if (!in || !slice.hasUnitStride() || slice.getSourceType().getRank() != slice.getType().getRank() ||
+    if (!in || !slice.hasUnitStride() ||
+        slice.getSourceType().getRank() != slice.getType().getRank() ||
         ShapedType::isDynamicShape(slice.getStaticOffsets()))
       return self;
     StridedTensor view = *in;
@@ -302,8 +302,7 @@ StridedTensor stridedView(Value value) {
 //===-- the chain -----------------------------------------------------------//
 
 /// Elementwise binary op `op(in0, in1)` over identity-mapped in0.
-template <typename OpTy>
-OpTy elementwiseBody(linalg::GenericOp op) {
+template <typename OpTy> OpTy elementwiseBody(linalg::GenericOp op) {
   if (!allParallel(op) || op.getNumDpsInputs() < 1 || op.getNumDpsInputs() > 2)
     return nullptr;
   if (!op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
@@ -577,8 +576,8 @@ llvm::Error planMask(const Preamble &preamble, int64_t batchRank, ArrayRef<int64
   SmallVector<bool> varies(rank, false);
   int64_t lastAxis = -1;
   for (auto [position, expr] : llvm::enumerate(map.getResults())) {
-    if (auto c = dyn_cast<AffineConstantExpr>(expr); c && c.getValue() == 0 &&
-                                                      shapeOf(mask)[position] == 1)
+    if (auto c = dyn_cast<AffineConstantExpr>(expr);
+        c && c.getValue() == 0 && shapeOf(mask)[position] == 1)
       continue;
     auto dim = dyn_cast<AffineDimExpr>(expr);
     if (!dim || int64_t(dim.getPosition()) <= lastAxis)
@@ -677,13 +676,13 @@ llvm::Expected<AttentionSite> planAttention(const Contraction &pv, const Softmax
   spec.kOffset = site.k.offset, spec.kElements = elements(site.k);
   spec.vOffset = site.v.offset, spec.vElements = elements(site.v);
   ArrayRef<int64_t> batchShape = scoreShape.take_front(nb);
-  llvm::Expected<std::array<int64_t, 4>> qStrides = kernelStrides(
-      site.q, operandAxes(*qk, qk->rowOperand, qk->rowLoop, qk->reductionLoop), batchShape,
-      nullptr);
+  llvm::Expected<std::array<int64_t, 4>> qStrides =
+      kernelStrides(site.q, operandAxes(*qk, qk->rowOperand, qk->rowLoop, qk->reductionLoop),
+                    batchShape, nullptr);
   int64_t kGroup = 1, vGroup = 1;
-  llvm::Expected<std::array<int64_t, 4>> kStrides = kernelStrides(
-      site.k, operandAxes(*qk, qk->colOperand, qk->colLoop, qk->reductionLoop), batchShape,
-      &kGroup);
+  llvm::Expected<std::array<int64_t, 4>> kStrides =
+      kernelStrides(site.k, operandAxes(*qk, qk->colOperand, qk->colLoop, qk->reductionLoop),
+                    batchShape, &kGroup);
   llvm::Expected<std::array<int64_t, 4>> vStrides = kernelStrides(
       site.v, operandAxes(pv, pv.colOperand, pv.reductionLoop, pv.colLoop), batchShape, &vGroup);
   llvm::Error layoutError = llvm::Error::success();
@@ -733,7 +732,8 @@ llvm::Expected<AttentionSite> planSite(linalg::GenericOp op, llvm::Expected<Soft
 Value flatOperand(OpBuilder &b, Location loc, Value value, MemRefType param) {
   auto type = cast<RankedTensorType>(value.getType());
   if (type.getRank() != 1) {
-    SmallVector<ReassociationIndices> all = {llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))};
+    SmallVector<ReassociationIndices> all = {
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))};
     value = tensor::CollapseShapeOp::create(b, loc, value, all);
   }
   Type element = param.getElementType();
@@ -775,16 +775,14 @@ Value unstageOutput(OpBuilder &b, Location loc, Value buffer, RankedTensorType r
              [&](OpBuilder &nb, Location nl, ValueRange args) {
                linalg::YieldOp::create(
                    nb, nl,
-                   arith::ExtFOp::create(nb, nl, resultType.getElementType(), args[0])
-                       .getResult());
+                   arith::ExtFOp::create(nb, nl, resultType.getElementType(), args[0]).getResult());
              })
       .getResult(0);
 }
 
 class AttentionRewriter {
 public:
-  explicit AttentionRewriter(gpu::GPUModuleOp kernels)
-      : kernels(kernels), kernelSymbols(kernels) {}
+  explicit AttentionRewriter(gpu::GPUModuleOp kernels) : kernels(kernels), kernelSymbols(kernels) {}
 
   void rewrite(AttentionSite &site);
 
@@ -853,20 +851,6 @@ void AttentionRewriter::rewrite(AttentionSite &site) {
   }
 }
 
-/// "the softmax or its intermediates have other users: a (MatMul), b
-/// (MatMul)", reasons in order of first appearance.
-std::string describeSites(ArrayRef<std::pair<std::string, std::string>> sites) {
-  llvm::MapVector<llvm::StringRef, std::string> byReason;
-  for (const auto &[site, reason] : sites) {
-    std::string &names = byReason[reason];
-    names += (names.empty() ? "" : ", ") + site;
-  }
-  std::string text;
-  for (const auto &[reason, names] : byReason)
-    text += (text.empty() ? "" : "; ") + reason.str() + ": " + names;
-  return text;
-}
-
 struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
   using Base::Base;
 
@@ -876,8 +860,7 @@ struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
     SmallVector<std::pair<std::string, std::string>> kept;
     module.walk([&](linalg::GenericOp op) {
       if (!op.hasPureTensorSemantics() || !isa<func::FuncOp>(op->getParentOp()) ||
-          op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 ||
-          !isMultiplyAccumulate(op))
+          op.getNumDpsInputs() != 2 || op.getNumReductionLoops() != 1 || !isMultiplyAccumulate(op))
         return;
       // An attention site: a product of a softmax with a tensor.
       std::optional<llvm::Expected<Softmax>> softmax;
@@ -903,10 +886,9 @@ struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
     });
     if (!kept.empty()) {
       InFlightDiagnostic remark = emitRemark(module.getLoc());
-      remark << "kiln-cuda-fuse-attention: " << fused.size() << " of "
-             << fused.size() + kept.size()
+      remark << "kiln-cuda-fuse-attention: " << fused.size() << " of " << fused.size() + kept.size()
              << " attention sites run as one fused kernel; generic kernels for "
-             << describeSites(kept);
+             << listByReason(kept);
     }
     if (fused.empty())
       return;

@@ -88,8 +88,7 @@ AttentionLaunchShape attentionLaunchShape(const AttentionSpec &spec);
 
 /// Appends the kernel for a resolved spec to `module`. Its parameters are
 /// 1-D memrefs of the extents above.
-mlir::gpu::GPUFuncOp buildAttentionKernel(mlir::OpBuilder &builder,
-                                          mlir::gpu::GPUModuleOp module,
+mlir::gpu::GPUFuncOp buildAttentionKernel(mlir::OpBuilder &builder, mlir::gpu::GPUModuleOp module,
                                           const AttentionSpec &spec);
 
 } // namespace kiln::kernels
