@@ -76,6 +76,11 @@ static cl::opt<kiln::Precision> precision(
                           "f16, with f32 arithmetic and accumulation; inputs and outputs "
                           "keep the model's types")),
     cl::cat(kilncCategory));
+static cl::opt<bool> libraryKernels(
+    "library-kernels",
+    cl::desc("--target=cuda: run linear layers on the generated GEMV/GEMM kernels (f16 "
+             "activations; default on); =false keeps them on the generic f32 kernels"),
+    cl::init(true), cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
     cl::init(kiln::InputFormat::Auto),
@@ -146,6 +151,7 @@ int main(int argc, char **argv) {
   options.target = target;
   options.gpuArchs = gpuArchs;
   options.precision = precision;
+  options.libraryKernels = libraryKernels;
   if (target != kiln::Target::None && emitKind.getNumOccurrences() == 0)
     options.emit = kiln::EmitKind::SharedLibrary;
   options.modelName = modelName;

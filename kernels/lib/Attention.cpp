@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Kernels/Attention.h"
 
+#include "GemmCommon.h"
 #include "KernelSupport.h"
 
 #include "kiln/Dialect/Codec.h"
@@ -520,9 +521,8 @@ gpu::GPUFuncOp buildAttentionKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   args.push_back(MemRefType::get({extents.o}, element));
 
   OpBuilder::InsertionGuard guard(builder);
-  declareDynamicShared(builder, module);
-  auto func = createKernelFunc(builder, module, attentionKernelName(spec), args,
-                               attentionLaunchShape(spec).blockX);
+  auto func = createGemmKernelFunc(builder, module, attentionKernelName(spec), args,
+                                   attentionLaunchShape(spec).blockX, /*firstNoAlias=*/0);
   AttentionEmitter(builder, loc, spec).emit(func);
   return func;
 }

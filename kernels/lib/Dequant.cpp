@@ -4,6 +4,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <numeric>
+
 using namespace mlir;
 
 namespace kiln::kernels {
@@ -122,5 +124,37 @@ Value gatherActivations(OpBuilder &b, Location loc, ArrayRef<Value> vectors,
   return vector::ShuffleOp::create(b, loc, low, high,
                                    ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
 }
+
+SmallVector<Value> dequantizeChunkInKOrder(OpBuilder &b, Location loc, WeightFormat format,
+                                           Value chunkValue) {
+  DequantizedChunk chunk = dequantizeChunk(b, loc, format, chunkValue);
+  // Reorders the f16 vectors (lanes in DequantizedChunk order) into
+  // vectors of consecutive K positions.
+  constexpr int64_t kHalvesPerVector = 8;
+  SmallVector<Value> parts(chunk.weights.begin(), chunk.weights.end());
+  // Concatenate all sources into one vector: lane (s * 8 + l) = source s, lane l.
+  while (parts.size() > 1) {
+    SmallVector<Value> joined;
+    for (size_t i = 0; i < parts.size(); i += 2) {
+      int64_t width = cast<VectorType>(parts[i].getType()).getNumElements();
+      SmallVector<int64_t> mask(2 * width);
+      std::iota(mask.begin(), mask.end(), 0);
+      joined.push_back(vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
+    }
+    parts = joined;
+  }
+  int64_t count = chunk.weights.size() * kHalvesPerVector;
+  SmallVector<int64_t> sourceOf(count);
+  for (auto [s, positions] : llvm::enumerate(chunk.positions))
+    for (auto [l, p] : llvm::enumerate(positions))
+      sourceOf[p] = s * kHalvesPerVector + l;
+  SmallVector<Value> out;
+  for (int64_t first = 0; first < count; first += kHalvesPerVector) {
+    ArrayRef<int64_t> mask(sourceOf.data() + first, kHalvesPerVector);
+    out.push_back(vector::ShuffleOp::create(b, loc, parts[0], parts[0], mask));
+  }
+  return out;
+}
+
 
 } // namespace kiln::kernels

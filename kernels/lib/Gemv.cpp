@@ -460,6 +460,7 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
 
 gpu::GPUFuncOp buildGemvKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                const GemvSpec &spec) {
+  MLIRContext *ctx = builder.getContext();
   Location loc = module.getLoc();
   Type f16 = builder.getF16Type();
   auto chunkType = spec.format == WeightFormat::F16
@@ -474,8 +475,17 @@ gpu::GPUFuncOp buildGemvKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   args.push_back(MemRefType::get({spec.m, spec.n}, f16));
 
   OpBuilder::InsertionGuard guard(builder);
-  auto func = createKernelFunc(builder, module, gemvKernelName(spec), args,
-                               gemvLaunchShape(spec).blockX);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(builder, loc, gemvKernelName(spec),
+                                     FunctionType::get(ctx, args, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
+  LaunchShape launch = gemvLaunchShape(spec);
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(launch.blockX), 1, 1}));
+  // Every buffer is distinct and the inputs are read-only: lets the backend
+  // use the non-coherent (read-only) load path.
+  for (unsigned i = 0; i < args.size(); ++i)
+    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
   if (spec.method == GemvMethod::MmaSync)
     emitMmaGemvBody(builder, loc, spec, func);
   else

@@ -2,7 +2,7 @@
 # Every kernel shape the generators produce must assemble with ptxas for each
 # architecture we ship (sm_80, sm_90a): both GEMV methods and the GEMM, all
 # formats, batches 1..2048, K tails (11008), odd batch sizes and per-channel
-# scales; and the fused attention kernel.
+# scales; the fused attention kernel; the sm_90a-only wgmma GEMM.
 # Usage: ptxas-assemble.sh KILN_KERNELGEN PTXAS
 set -euo pipefail
 gen=$1
@@ -45,3 +45,17 @@ for arch in sm_80 sm_90a; do
   echo "ptxas-assemble: $n kernels assembled for $arch"
   [[ $n -eq ${#specs[@]} ]]
 done
+# Hopper TMA + wgmma GEMMs: sm_90a only (the generator refuses other archs).
+wgmma=()
+for fmt in f16 int8:g0 int4:g128; do
+  for tile in t128x256 t128x128:s3 t64x128:s8 t64x64:s4; do
+    wgmma+=(--kernel="wgmma:$fmt:m2048:n4096:k11008:$tile")
+    wgmma+=(--kernel="wgmma:$fmt:m130:n11008:k4096:$tile:bias")
+  done
+done
+"$gen" "${wgmma[@]}" --gpu-arch=sm_90a --emit=cubin -o "$work/wgmma.cubin" \
+  --manifest="$work/wgmma.json"
+test -s "$work/wgmma.cubin"
+n=$(grep -c '"name"' "$work/wgmma.json")
+echo "ptxas-assemble: $n wgmma kernels assembled for sm_90a"
+[[ $n -eq ${#wgmma[@]} ]]

@@ -95,6 +95,7 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
   cudaOptions.outputPath = options.outputPath;
   cudaOptions.verbose = options.timeStages;
   cudaOptions.f16 = options.precision == Precision::F16;
+  cudaOptions.libraryKernels = options.libraryKernels;
   auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
                                                             : options.gpuArchs);
   if (!archs)

@@ -56,14 +56,16 @@ void buildCudaLoweringPipeline(OpPassManager &pm, const CudaLoweringOptions &opt
   // them while their weights are still kiln.weight ops (not part of the
   // loops pipeline, which also runs on the CPU in tests). With f16
   // activations, f32 weights may be rounded to f16 too.
-  CudaLibraryLinearOptions library;
-  library.f32Weights = options.f16Activations;
-  pm.addPass(createCudaLibraryLinear(library));
-  // Attention chains become one flash-style kernel each (kernels/Attention.h)
-  // before the softmax and contractions turn into separate kernels.
-  CudaFuseAttentionOptions attention;
-  attention.f16 = options.f16Activations;
-  pm.addPass(createCudaFuseAttention(attention));
+  if (options.libraryKernels) {
+    CudaLibraryLinearOptions library;
+    library.f32Weights = options.f16Activations;
+    pm.addPass(createCudaLibraryLinear(library));
+    // Attention chains become one flash-style kernel each (kernels/Attention.h)
+    // before the softmax and contractions turn into separate kernels.
+    CudaFuseAttentionOptions attention;
+    attention.f16 = options.f16Activations;
+    pm.addPass(createCudaFuseAttention(attention));
+  }
   buildCudaLoopsPipeline(pm, options);
   addKernelFormation(pm);
 }
@@ -77,9 +79,13 @@ struct CudaPipelineFlags : PassPipelineOptions<CudaPipelineFlags> {
   Option<bool> f16{*this, "f16",
                    llvm::cl::desc("activations and weights as f16 (--precision=f16)"),
                    llvm::cl::init(false)};
+  Option<bool> libraryKernels{*this, "library-kernels",
+                              llvm::cl::desc("linear layers on the generated GEMV/GEMM kernels"),
+                              llvm::cl::init(true)};
   CudaLoweringOptions get() const {
     CudaLoweringOptions options;
     options.f16Activations = f16;
+    options.libraryKernels = libraryKernels;
     return options;
   }
 };

@@ -7,6 +7,9 @@ Writes OUTDIR/host/{input,reference}_<i>.bin (reference: the host target's
 .so of the same model and compression, run here through its C API) and
 OUTDIR/ort/{input,reference}_<i>.bin (reference: onnxruntime on the ONNX
 model). Inputs are seeded random numbers shaped as the signature says.
+OUTDIR/host/compression_error.txt holds the host target's own distance from
+onnxruntime (max abs error over max(1, max |reference|), over all outputs):
+for a compressed model, the error of the compression itself.
 """
 import ctypes
 import json
@@ -88,8 +91,22 @@ def main():
     with open(signature_path) as f:
         signature = json.load(f)
     inputs = make_inputs(signature, np.random.default_rng(0))
-    write(os.path.join(outdir, "host"), inputs, run_host(host_lib, prefix, signature, inputs))
-    write(os.path.join(outdir, "ort"), inputs, run_onnxruntime(model, signature, inputs))
+    host = run_host(host_lib, prefix, signature, inputs)
+    ort = run_onnxruntime(model, signature, inputs)
+    write(os.path.join(outdir, "host"), inputs, host)
+    write(os.path.join(outdir, "ort"), inputs, ort)
+    with open(os.path.join(outdir, "host", "compression_error.txt"), "w") as f:
+        f.write("%.6g\n" % relative_error(host, ort))
+
+
+def relative_error(outputs, references):
+    worst = 0.0
+    for output, reference in zip(outputs, references):
+        reference = np.asarray(reference, np.float64)
+        scale = max(1.0, float(np.abs(reference).max(initial=0.0)))
+        error = float(np.abs(np.asarray(output, np.float64) - reference).max(initial=0.0))
+        worst = max(worst, error / scale)
+    return worst
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInput
   mlir::PassManager pm(module.getContext());
   CudaLoweringOptions lowering;
   lowering.f16Activations = options.f16;
+  lowering.libraryKernels = options.libraryKernels;
   buildCudaLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("lowering for the CUDA target failed (see the diagnostics "

@@ -29,6 +29,9 @@ struct CudaLoweringOptions {
   /// --precision=f16: activations and weights stored as f16, arithmetic and
   /// accumulation in f32 (kiln-f16-activations).
   bool f16Activations = false;
+  /// Linear layers on the generated GEMV/GEMM kernels (kiln-cuda-library-linear);
+  /// off keeps every layer on the generic f32 kernels (--library-kernels=false).
+  bool libraryKernels = true;
 };
 void buildCudaLoweringPipeline(mlir::OpPassManager &pm, const CudaLoweringOptions &options);
 

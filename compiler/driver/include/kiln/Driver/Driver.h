@@ -41,6 +41,9 @@ struct DriverOptions {
   std::string gpuArchs;
   /// CUDA target: F16 stores activations and weights as f16 (f32 math).
   Precision precision = Precision::F32;
+  /// CUDA target: linear layers on the generated GEMV/GEMM kernels
+  /// (--library-kernels; off: generic f32 kernels, for accuracy checks).
+  bool libraryKernels = true;
   /// Prints each stage's wall time on stderr.
   bool timeStages = false;
 };

@@ -23,6 +23,8 @@ struct CudaTargetOptions {
   bool verbose = false;
   /// --precision=f16: activations and weights in f16, f32 arithmetic.
   bool f16 = false;
+  /// --library-kernels: linear layers on the generated GEMV/GEMM kernels.
+  bool libraryKernels = true;
 };
 
 /// Parses "sm_90a,sm_80" into a list, checking each name.
