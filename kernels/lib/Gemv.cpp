@@ -1,6 +1,7 @@
 //===- Gemv.cpp - weight-only quantized GEMV kernel generator -------------===//
 #include "kiln/Kernels/Gemv.h"
 #include "Dequant.h"
+#include "KernelSupport.h"
 #include "MmaGemv.h"
 
 #include "kiln/Dialect/Codec.h"
@@ -427,15 +428,9 @@ void GemvEmitter::emitPersistent(Value globalWarp) {
 }
 
 Value GemvEmitter::warpSum(Value value) {
-  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
-  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
-    Value off = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    Value other = gpu::ShuffleOp::create(b, loc, value, off, width,
-                                         gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    value = arith::AddFOp::create(b, loc, value, other);
-  }
-  return value;
+  return warpReduce(b, loc, value, [&](Value l, Value r) -> Value {
+    return arith::AddFOp::create(b, loc, l, r);
+  });
 }
 
 void GemvEmitter::emit(gpu::GPUFuncOp func) {
