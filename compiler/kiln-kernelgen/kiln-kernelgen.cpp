@@ -3,6 +3,7 @@
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
 //                  --kernel=wgmma:int4:m2048:n4096:k4096:g128:t128x128:s5   (sm_90a only)
+//                  --kernel=attention:f16:b=1:h=12:q=128:k=128:d=64:v=64:scale=0.125:causal
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
 //
@@ -11,6 +12,7 @@
 // loader (the benchmark, tests) needs no knowledge of the generator.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Kernels/Attention.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
 #include "kiln/Kernels/WgmmaGemm.h"
@@ -28,6 +30,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cmath>
 #include <variant>
 
 using namespace mlir;
@@ -43,7 +46,10 @@ llvm::cl::list<std::string> kernelSpecs(
                    "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
                    "or a Hopper TMA + wgmma GEMM (sm_90a only) "
                    "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias]; "
-                   "FORMAT = f16 | int8 | int4"),
+                   "FORMAT = f16 | int8 | int4; or a fused attention "
+                   "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
+                   "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
+                   "[:qe=|ke=|ve=ELEMENTS][:g=KV_GROUP][:w=WARPS][:r=ROWS]"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -198,6 +204,108 @@ llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
       kernels::resolveWgmmaGemmSpec);
 }
 
+/// "attention:f16:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:causal:mask=1x16x4".
+llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  kernels::AttentionSpec spec;
+  if (fields.size() < 2 || (fields[1] != "f32" && fields[1] != "f16"))
+    return parseError(text, "an attention kernel needs f32 or f16 after 'attention:'");
+  spec.element = fields[1] == "f16" ? kernels::AttentionElement::F16
+                                    : kernels::AttentionElement::F32;
+  bool sawScale = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "causal") {
+      spec.causal = true;
+      continue;
+    }
+    auto [key, valueText] = field.split('=');
+    llvm::StringRef value = valueText;
+    bool ok = !value.empty();
+    auto integer = [&](int64_t &out) { ok = ok && !value.getAsInteger(10, out); };
+    if (key == "b") integer(spec.batch);
+    else if (key == "h") integer(spec.heads);
+    else if (key == "q") integer(spec.queries);
+    else if (key == "k") integer(spec.keys);
+    else if (key == "d") integer(spec.headDim);
+    else if (key == "v") integer(spec.valueDim);
+    else if (key == "w") integer(spec.warps);
+    else if (key == "r") integer(spec.rowsPerWarp);
+    else if (key == "g") integer(spec.kvGroup);
+    else if (key == "qo") integer(spec.qOffset);
+    else if (key == "ko") integer(spec.kOffset);
+    else if (key == "vo") integer(spec.vOffset);
+    else if (key == "qe") integer(spec.qElements);
+    else if (key == "ke") integer(spec.kElements);
+    else if (key == "ve") integer(spec.vElements);
+    else if (key == "scale") {
+      double scale = 0;
+      ok = ok && !value.getAsDouble(scale);
+      spec.scale = static_cast<float>(scale);
+      sawScale = true;
+    } else if (key == "mask") {
+      int64_t dims[3];
+      ok = ok && parseDims(value, dims);
+      spec.mask = true;
+      spec.maskGroups = dims[0], spec.maskRows = dims[1], spec.maskDivisor = dims[2];
+    } else if (key == "qs" || key == "ks" || key == "vs") {
+      auto &strides = key == "qs" ? spec.qStrides : key == "ks" ? spec.kStrides : spec.vStrides;
+      ok = ok && parseDims(value, strides);
+    } else {
+      return parseError(text, "unknown attention field '" + field + "'");
+    }
+    if (!ok)
+      return parseError(text, "malformed attention field '" + field + "'");
+  }
+  if (!sawScale && spec.headDim > 0)
+    spec.scale = 1.0f / std::sqrt(static_cast<float>(spec.headDim));
+  auto resolved = kernels::resolveAttentionSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
+llvm::json::Object manifestEntry(const kernels::AttentionSpec &spec) {
+  kernels::AttentionLaunchShape launch = kernels::attentionLaunchShape(spec);
+  kernels::AttentionExtents extents = kernels::attentionExtents(spec);
+  llvm::json::Array params{"q", "k", "v"};
+  if (spec.mask)
+    params.push_back("mask");
+  params.push_back("o");
+  return llvm::json::Object{
+      {"name", kernels::attentionKernelName(spec)},
+      {"op", "attention"},
+      {"method", "simt"},
+      {"element", spec.element == kernels::AttentionElement::F16 ? "f16" : "f32"},
+      {"batch", spec.batch},
+      {"heads", spec.heads},
+      {"queries", spec.queries},
+      {"keys", spec.keys},
+      {"head_dim", spec.headDim},
+      {"value_dim", spec.valueDim},
+      {"kv_group", spec.kvGroup},
+      {"q_strides", llvm::json::Array(spec.qStrides)},
+      {"k_strides", llvm::json::Array(spec.kStrides)},
+      {"v_strides", llvm::json::Array(spec.vStrides)},
+      {"q_offset", spec.qOffset},
+      {"k_offset", spec.kOffset},
+      {"v_offset", spec.vOffset},
+      {"q_elements", spec.qElements},
+      {"k_elements", spec.kElements},
+      {"v_elements", spec.vElements},
+      {"scale", static_cast<double>(spec.scale)},
+      {"causal", spec.causal},
+      {"mask", spec.mask},
+      {"mask_groups", spec.maskGroups},
+      {"mask_rows", spec.maskRows},
+      {"mask_divisor", spec.maskDivisor},
+      {"params", std::move(params)},
+      {"extents", llvm::json::Array{extents.q, extents.k, extents.v, extents.mask, extents.o}},
+      {"grid", llvm::json::Array{launch.gridX, 1, 1}},
+      {"block", llvm::json::Array{launch.blockX, 1, 1}},
+      {"shared_bytes", launch.dynamicSharedBytes}};
+}
+
 llvm::json::Array paramNames(kernels::WeightFormat format, bool bias) {
   llvm::json::Array params;
   params.push_back("x");
@@ -304,13 +412,21 @@ int main(int argc, char **argv) {
                 gpu_target::supportedGpuArchList());
 
   using KernelSpec =
-      std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec>;
+      std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
+                   kernels::AttentionSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
     if (llvm::StringRef(text).starts_with("wgmma:")) {
       if (auto err = kernels::checkWgmmaArch(gpuArch))
         return fail("--kernel=" + text + ": " + llvm::toString(std::move(err)));
       auto spec = parseWgmmaSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
+    if (llvm::StringRef(text).starts_with("attention:")) {
+      auto spec = parseAttentionSpec(text);
       if (!spec)
         return fail(llvm::toString(spec.takeError()));
       specs.push_back(*spec);
@@ -348,6 +464,8 @@ int main(int argc, char **argv) {
             return kernels::gemmKernelName(spec);
           else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
             return kernels::wgmmaGemmKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
+            return kernels::attentionKernelName(spec);
           else
             return kernels::gemvKernelName(spec);
         },
@@ -361,6 +479,8 @@ int main(int argc, char **argv) {
             kernels::buildGemmKernel(builder, gpuModule, spec);
           else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
             kernels::buildWgmmaGemmKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
+            kernels::buildAttentionKernel(builder, gpuModule, spec);
           else
             kernels::buildGemvKernel(builder, gpuModule, spec);
           manifest.push_back(manifestEntry(spec));

@@ -3,6 +3,7 @@
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/CudaCodegenPasses.h"
+#include "kiln/Lowering/CudaAttentionPasses.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/CudaRowPasses.h"
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnCudaCodegenPasses();
   kiln::registerKilnCudaLibraryPasses();
   kiln::registerKilnCudaRowPasses();
+  kiln::registerKilnCudaAttentionPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;

@@ -14,7 +14,7 @@ def CudaCooperativeRows : Pass<"kiln-cuda-cooperative-rows", "::mlir::func::Func
     not depend on the loop, as linalg-to-loops leaves it) and elementwise loops
     (every store indexed by the loop's induction variable). Such a nest becomes
     a `gpu.launch` with a warp per row (blocks of 32 lanes x `rows-per-block`
-    rows): every loop walks its elements `lane, lane + 32, ...`, each
+    rows; fewer with under 128 blocks' worth of rows): every loop walks its elements `lane, lane + 32, ...`, each
     accumulator becomes a per-lane partial (started at the combiner's
     identity) reduced across the warp with `gpu.shuffle xor`, then combined
     once with the accumulator's value before the loop. `nvvm.bar.warp.sync`
@@ -28,9 +28,9 @@ def CudaCooperativeRows : Pass<"kiln-cuda-cooperative-rows", "::mlir::func::Func
     nest's induction variables with the loop's as the last index: a
     contraction's operands are each shared by several threads) and some loop
     walks at least 32 elements. With `report`, one remark on the function
-    counts the nests converted and left. The CPU test pipeline `kiln-cuda-loops` does not run it
-    (shuffles need a GPU); `kiln-cuda-lowering` runs it right before
-    `kiln-cuda-loops-to-launch`.
+    counts the nests converted and left. `kiln-cuda-lowering` runs it right
+    before `kiln-cuda-loops-to-launch`; the CPU test pipeline
+    `kiln-cuda-loops` does not (shuffles need a GPU).
   }];
   let options = [
     Option<"rowsPerBlock", "rows-per-block", "int64_t", /*default=*/"8",
