@@ -13,13 +13,19 @@
 #include "kiln/Lowering/CalibrationRunner.h"
 #include "kiln/Lowering/Progress.h"
 #include "kiln/Targets/Host/HostTarget.h"
+#include "kiln/Targets/Host/ModelSignature.h"
 #include "kiln/kiln_model.h"
 #include "kiln/kiln_status.h"
 
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/xxhash.h"
 
 #include <dlfcn.h>
+
+#include <memory>
+#include <mutex>
 
 using namespace mlir;
 
@@ -108,9 +114,36 @@ private:
   const char *(*lastError)() = nullptr;
 };
 
-kiln_tensor tensorOf(RankedTensorType type, float *data) {
-  return kiln_tensor{KILN_DTYPE_F32, int32_t(type.getRank()), type.getShape().data(), data,
-                     size_t(type.getNumElements()) * sizeof(float)};
+/// Bytes per element of a static tensor as the C API passes it (bool: one).
+size_t elementBytes(RankedTensorType type) {
+  return std::max<size_t>(8, type.getElementTypeBitWidth()) / 8;
+}
+
+kiln_tensor tensorOf(RankedTensorType type, host::DType dtype, void *data) {
+  return kiln_tensor{int32_t(dtype), int32_t(type.getRank()), type.getShape().data(), data,
+                     size_t(type.getNumElements()) * elementBytes(type)};
+}
+
+/// An instrumented model compiled and loaded, kept for reuse: calibrated
+/// stages, kiln-distill and the report often instrument the same unchanged
+/// model (the uncompressed teacher), and the same bytecode compiles to the
+/// same code.
+struct CompiledModel {
+  llvm::XXH128_hash_t key;
+  TemporaryFolder folder; // declared before `loaded`: the library closes first
+  LoadedModel loaded;
+  host::ModelSignature signature;
+  std::vector<RankedTensorType> inputs, outputs;
+  size_t numResults = 0;
+};
+
+/// The 128-bit hash of `module`'s bytecode (weights and resources included).
+llvm::Expected<llvm::XXH128_hash_t> moduleKey(ModuleOp module) {
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  if (failed(writeBytecodeToFile(module, os)))
+    return failure("cannot serialize the calibration model");
+  return llvm::xxh3_128bits(llvm::arrayRefFromStringRef(bytes));
 }
 
 struct HostCalibrationRunner : CalibrationRunnerInterface {
@@ -121,26 +154,64 @@ struct HostCalibrationRunner : CalibrationRunnerInterface {
   llvm::Expected<CalibrationOutputs> run(func::FuncOp func, ArrayRef<Value> probes,
                                          ArrayRef<CalibrationRun> runs,
                                          std::vector<std::vector<float>> &probeValues) const override {
+    std::lock_guard<std::mutex> lock(mutex);
+    llvm::Expected<CompiledModel *> compiled = compile(func, probes);
+    if (!compiled)
+      return compiled.takeError();
+    return runAll(**compiled, runs, probeValues);
+  }
+
+private:
+  static constexpr size_t kCachedModels = 2;
+
+  /// The compiled instrumented model of `func` with `probes`: from the cache
+  /// when an identical module was compiled before, else compiled now (the
+  /// time shows with --progress).
+  llvm::Expected<CompiledModel *> compile(func::FuncOp func, ArrayRef<Value> probes) const {
     llvm::Expected<calibration::InstrumentedModel> model =
         calibration::instrumentForCalibration(func, probes);
     if (!model)
       return model.takeError();
-    TemporaryFolder folder;
-    if (llvm::Error error = folder.create())
+    llvm::Expected<llvm::XXH128_hash_t> key = moduleKey(*model->module);
+    if (!key)
+      return key.takeError();
+    for (const std::unique_ptr<CompiledModel> &cached : cache)
+      if (cached->key == *key) {
+        Progress reuse("calibration model unchanged: reusing its compiled code", 1);
+        reuse.advance();
+        return cached.get();
+      }
+    auto compiled = std::make_unique<CompiledModel>();
+    compiled->key = *key;
+    if (llvm::Error error = compiled->folder.create())
       return std::move(error);
     host::HostTargetOptions options;
     options.name = kModelName.str();
-    options.outputPath = folder.file(("lib" + kModelName + ".so").str());
-    if (llvm::Error error = host::compileForHost(*model->module, options))
+    options.outputPath = compiled->folder.file(("lib" + kModelName + ".so").str());
+    // The inputs' C dtypes as the compiled model declares them (kiln.dtype
+    // tells uint8 from int8); the instrumented outputs are all f32.
+    llvm::Expected<host::ModelSignature> signature = host::extractModelSignature(*model->module);
+    if (!signature)
+      return signature.takeError();
+    compiled->signature = std::move(*signature);
+    compiled->inputs = model->inputs;
+    compiled->outputs = model->outputs;
+    compiled->numResults = model->numResults;
+    {
+      Progress compiling("compiling the calibration model for the host", 1);
+      if (llvm::Error error = host::compileForHost(*model->module, options))
+        return std::move(error);
+      compiling.advance();
+    }
+    if (llvm::Error error = compiled->loaded.load(options.outputPath))
       return std::move(error);
-    LoadedModel loaded;
-    if (llvm::Error error = loaded.load(options.outputPath))
-      return std::move(error);
-    return runAll(loaded, *model, runs, probeValues);
+    if (cache.size() == kCachedModels)
+      cache.erase(cache.begin());
+    cache.push_back(std::move(compiled));
+    return cache.back().get();
   }
 
-  static llvm::Expected<CalibrationOutputs> runAll(LoadedModel &loaded,
-                                                   const calibration::InstrumentedModel &model,
+  static llvm::Expected<CalibrationOutputs> runAll(CompiledModel &model,
                                                    ArrayRef<CalibrationRun> runs,
                                                    std::vector<std::vector<float>> &probeValues) {
     probeValues.resize(model.outputs.size() - model.numResults);
@@ -153,18 +224,21 @@ struct HostCalibrationRunner : CalibrationRunnerInterface {
                        llvm::Twine(model.inputs.size()));
       std::vector<kiln_tensor> inputTensors, outputTensors;
       for (auto [index, type] : llvm::enumerate(model.inputs)) {
-        if (run[index].size() != size_t(type.getNumElements()))
-          return failure("calibration run " + llvm::Twine(runIndex) + ": input " +
-                         llvm::Twine(index) + " has " + llvm::Twine(run[index].size()) +
-                         " elements, not " + llvm::Twine(type.getNumElements()));
-        inputTensors.push_back(tensorOf(type, const_cast<float *>(run[index].data())));
+        const host::TensorSignature &input = model.signature.inputs[index];
+        size_t bytes = size_t(type.getNumElements()) * elementBytes(type);
+        if (run[index].size() != bytes)
+          return failure("calibration run " + llvm::Twine(runIndex) + ": input '" + input.name +
+                         "' has " + llvm::Twine(run[index].size()) + " bytes, not " +
+                         llvm::Twine(bytes) + " (" + host::onnxDTypeName(input.dtype) + ")");
+        inputTensors.push_back(
+            tensorOf(type, input.dtype, const_cast<uint8_t *>(run[index].data())));
       }
       std::vector<std::vector<float>> results;
       for (RankedTensorType type : model.outputs)
         results.emplace_back(size_t(type.getNumElements()));
       for (auto [type, buffer] : llvm::zip(model.outputs, results))
-        outputTensors.push_back(tensorOf(type, buffer.data()));
-      if (llvm::Error error = loaded.run(inputTensors, outputTensors))
+        outputTensors.push_back(tensorOf(type, host::DType::F32, buffer.data()));
+      if (llvm::Error error = model.loaded.run(inputTensors, outputTensors))
         return std::move(error);
       for (size_t p = 0; p < probeValues.size(); ++p) {
         const std::vector<float> &values = results[model.numResults + p];
@@ -176,6 +250,9 @@ struct HostCalibrationRunner : CalibrationRunnerInterface {
     }
     return outputs;
   }
+
+  mutable std::mutex mutex;
+  mutable std::vector<std::unique_ptr<CompiledModel>> cache; // oldest first
 };
 
 } // namespace

@@ -64,11 +64,11 @@ llvm::Expected<InstrumentedModel> instrumentForCalibration(func::FuncOp func,
   MLIRContext *context = main.getContext();
   for (auto [index, argument] : llvm::enumerate(main.getArguments())) {
     auto type = dyn_cast<RankedTensorType>(argument.getType());
-    if (!type || !type.hasStaticShape() || !type.getElementType().isF32()) {
+    if (!type || !type.hasStaticShape()) {
       std::string typeText;
       llvm::raw_string_ostream(typeText) << argument.getType();
       return failure("input '" + inputName(func, index) + "' is " + typeText +
-                     "; calibration feeds static f32 tensors (pin symbolic dimensions with --dim)");
+                     "; calibration runs static shapes (pin symbolic dimensions with --dim)");
     }
     model.inputs.push_back(type);
   }

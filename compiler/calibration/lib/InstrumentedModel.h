@@ -12,15 +12,16 @@
 namespace kiln::calibration {
 
 /// A copy of a function's module for the host target: the function as the
-/// only @main, returning its results and then every probe, all as f32.
+/// only @main, taking its inputs as they are (any element type) and
+/// returning its results and then every probe, all as f32.
 struct InstrumentedModel {
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::vector<mlir::RankedTensorType> inputs, outputs;
   size_t numResults = 0;
 };
 
-/// Fails, naming the input or result, on a non-f32 input, a dynamic shape
-/// or a result that is not a tensor of numbers.
+/// Fails, naming the input or result, on an input of dynamic shape or a
+/// result that is not a static tensor of numbers.
 llvm::Expected<InstrumentedModel> instrumentForCalibration(mlir::func::FuncOp func,
                                                            llvm::ArrayRef<mlir::Value> probes);
 

@@ -1,5 +1,6 @@
 //===- Calibration.cpp - activation statistics for calibrated compression -===//
 #include "Calibration.h"
+#include "CalibrationElements.h"
 
 #include "kiln/Dialect/Semantics.h"
 #include "kiln/Lowering/CalibrationRunner.h"
@@ -121,7 +122,7 @@ LogicalResult evaluateOp(Operation *op, Values &values, CalibrationData *data) {
 } // namespace
 
 FailureOr<std::vector<std::vector<float>>> evaluateFunction(func::FuncOp func,
-                                                           const std::vector<std::vector<float>> &arguments,
+                                                           const CalibrationRun &arguments,
                                                            CalibrationData *record) {
   Values values;
   if (arguments.size() != func.getNumArguments())
@@ -130,11 +131,13 @@ FailureOr<std::vector<std::vector<float>>> evaluateFunction(func::FuncOp func,
            failure();
   for (auto [argument, buffer] : llvm::zip(func.getArguments(), arguments)) {
     auto type = dyn_cast<RankedTensorType>(argument.getType());
-    if (!type || !type.hasStaticShape() || type.getNumElements() != int64_t(buffer.size()))
+    std::optional<ElementKind> kind = argumentElementKind(func, argument.getArgNumber());
+    if (!type || !type.hasStaticShape() || !kind ||
+        type.getNumElements() * int64_t(elementKindBytes(*kind)) != int64_t(buffer.size()))
       return func.emitError() << "calibration: argument " << argument.getArgNumber()
                               << " needs a static shape and a buffer of as many elements",
              failure();
-    values[argument] = buffer;
+    values[argument] = elementsAsFloats(buffer, *kind);
   }
   for (Operation &op : func.getBody().front())
     if (failed(evaluateOp(&op, values, record)))
@@ -180,7 +183,7 @@ FailureOr<CalibrationOutputs> runFunction(func::FuncOp func, ArrayRef<Calibratio
   llvm::Expected<CalibrationOutputs> outputs =
       runner->run(func, record ? ArrayRef<Value>(probes) : ArrayRef<Value>(), runs, probeValues);
   if (!outputs)
-    return func.emitError() << "calibration through " << runner->describe() << " failed: "
+    return emitError(func.getLoc()) << "calibration through " << runner->describe() << " failed: "
                             << llvm::toString(outputs.takeError()),
            failure();
   if (record)
@@ -198,18 +201,19 @@ FailureOr<CalibrationData> collectCalibration(func::FuncOp func, ArrayRef<Calibr
   return data;
 }
 
-std::vector<std::vector<std::vector<float>>> syntheticRuns(func::FuncOp func, int64_t count,
-                                                           unsigned seed) {
+std::vector<CalibrationRun> syntheticRuns(func::FuncOp func, int64_t count, unsigned seed) {
   std::mt19937 engine(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<std::vector<std::vector<float>>> runs(static_cast<size_t>(count));
-  for (auto &arguments : runs)
+  std::vector<CalibrationRun> runs(static_cast<size_t>(count));
+  for (CalibrationRun &arguments : runs)
     for (BlockArgument argument : func.getArguments()) {
       auto type = dyn_cast<RankedTensorType>(argument.getType());
-      std::vector<float> buffer(type && type.hasStaticShape() ? size_t(type.getNumElements()) : 0);
-      for (float &value : buffer)
+      std::optional<ElementKind> kind = argumentElementKind(func, argument.getArgNumber());
+      bool drawn = type && type.hasStaticShape() && kind && isFloatKind(*kind);
+      std::vector<float> values(drawn ? size_t(type.getNumElements()) : 0);
+      for (float &value : values)
         value = normal(engine);
-      arguments.push_back(std::move(buffer));
+      arguments.push_back(drawn ? floatsAsElements(values, *kind) : CalibrationBuffer());
     }
   return runs;
 }
@@ -223,7 +227,7 @@ calibrateFunctionsOf(ArrayRef<LinearOp> layers, const CalibrationSettings &sourc
       continue;
     auto runs = calibrationRuns(func, source);
     if (!runs)
-      return func.emitError() << llvm::toString(runs.takeError()), failure();
+      return emitError(func.getLoc()) << llvm::toString(runs.takeError()), failure();
     FailureOr<CalibrationData> data = collectCalibration(func, *runs);
     if (failed(data))
       return failure();

@@ -32,11 +32,12 @@ struct CalibrationData {
 };
 
 /// Runs `func` on one set of arguments (row-major buffers of the arguments'
-/// static shapes) and returns its results; records the linears' inputs in
-/// `record` when given. Fails with an error naming the first op it cannot
-/// evaluate (it runs kiln.linear, elementwise arith ops and math.roundeven).
+/// static shapes, read as floats) and returns its results; records the
+/// linears' inputs in `record` when given. Fails with an error naming the
+/// first op it cannot evaluate (it runs kiln.linear, elementwise arith ops
+/// and math.roundeven).
 mlir::FailureOr<std::vector<std::vector<float>>>
-evaluateFunction(mlir::func::FuncOp func, const std::vector<std::vector<float>> &arguments,
+evaluateFunction(mlir::func::FuncOp func, const CalibrationRun &arguments,
                  CalibrationData *record = nullptr);
 
 /// Runs `func` once per entry of `runs` through the attached runner (the
@@ -55,12 +56,17 @@ mlir::FailureOr<CalibrationData> collectCalibration(mlir::func::FuncOp func,
 /// folders), with one array per function argument, named after the
 /// argument's `kiln.name` (or "arg<i>"; a lone array fits a lone input).
 /// An array of shape [N, shape...] gives N runs; one whose first dimension
-/// is a multiple of the input's gives that many batches. Errors name the
-/// file, the input and the shapes.
-llvm::Expected<std::vector<std::vector<std::vector<float>>>>
-loadCalibrationRuns(mlir::func::FuncOp func, llvm::StringRef path);
-llvm::Expected<std::vector<std::vector<std::vector<float>>>>
-calibrationRuns(mlir::func::FuncOp func, const CalibrationSettings &source);
+/// is a multiple of the input's gives that many batches. Each array is fed
+/// in its input's element type (see convertElements). Errors name the
+/// file, the input, the expected and the found shapes or element types.
+llvm::Expected<std::vector<CalibrationRun>> loadCalibrationRuns(mlir::func::FuncOp func,
+                                                                llvm::StringRef path);
+/// The runs of `source.path`, or `source.samples` synthetic runs when it is
+/// empty. Fails, naming the input, on inputs that calibration cannot feed:
+/// symbolic dimensions (pin them with --dim) and, for synthetic runs,
+/// integer or bool inputs (token ids need real data: --calib).
+llvm::Expected<std::vector<CalibrationRun>> calibrationRuns(mlir::func::FuncOp func,
+                                                            const CalibrationSettings &source);
 
 /// Calibration data of every function that holds one of `layers`, keyed by
 /// the function. Errors are emitted on the function.
@@ -76,9 +82,11 @@ mlir::LogicalResult forEachCalibratedLayer(
     const CalibrationSettings &settings, bool lastFirst,
     llvm::function_ref<mlir::LogicalResult(LinearOp, DenseWeight &, CalibrationData &)> rewrite);
 
-/// `count` runs of standard-normal arguments drawn from `seed`.
-std::vector<std::vector<std::vector<float>>> syntheticRuns(mlir::func::FuncOp func,
-                                                           int64_t count, unsigned seed);
+/// `count` runs of standard-normal arguments drawn from `seed`, in each
+/// argument's float type (arguments that are not floats get no values:
+/// calibrationRuns refuses those functions).
+std::vector<CalibrationRun> syntheticRuns(mlir::func::FuncOp func, int64_t count,
+                                          unsigned seed);
 
 } // namespace kiln::compression
 

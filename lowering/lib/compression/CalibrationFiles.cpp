@@ -1,5 +1,6 @@
 //===- CalibrationFiles.cpp - calibration inputs from .npz/.npy/.pb files -===//
 #include "Calibration.h"
+#include "CalibrationElements.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -15,20 +16,37 @@ namespace kiln::compression {
 
 namespace {
 
+/// An array as a file holds it: its shape, element kind and the raw
+/// little-endian elements.
 struct Array {
   std::vector<int64_t> shape;
-  std::vector<float> values;
+  ElementKind kind = ElementKind::F32;
+  std::vector<uint8_t> bytes;
 };
 
 llvm::Error fileError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// Parses one .npy image: little-endian f4 or f8, C order.
+/// The quoted value of `key` in a .npy header ("'descr': '<f4'").
+llvm::StringRef headerString(llvm::StringRef header, llvm::StringRef key) {
+  size_t at = header.find(("'" + key + "':").str());
+  if (at == llvm::StringRef::npos)
+    return {};
+  llvm::StringRef rest = header.drop_front(at + key.size() + 3).ltrim();
+  if (rest.empty() || rest.front() != '\'')
+    return {};
+  return rest.drop_front().take_until([](char c) { return c == '\''; });
+}
+
+/// Parses one .npy image: C order, little-endian (or byte-sized) numbers
+/// or bools.
 llvm::Expected<Array> parseNpy(llvm::StringRef data, llvm::StringRef name) {
   if (!data.starts_with("\x93NUMPY") || data.size() < 10)
     return fileError(name + ": not a .npy array");
   unsigned major = uint8_t(data[6]);
+  if (major != 1 && data.size() < 12)
+    return fileError(name + ": truncated .npy header");
   size_t headerLength = major == 1 ? uint8_t(data[8]) | (uint8_t(data[9]) << 8)
                                    : uint32_t(uint8_t(data[8]) | (uint8_t(data[9]) << 8) |
                                               (uint8_t(data[10]) << 16) | (uint8_t(data[11]) << 24));
@@ -36,38 +54,31 @@ llvm::Expected<Array> parseNpy(llvm::StringRef data, llvm::StringRef name) {
   if (start > data.size())
     return fileError(name + ": truncated .npy header");
   llvm::StringRef header = data.substr(major == 1 ? 10 : 12, headerLength);
-  bool f4 = header.contains("'<f4'"), f8 = header.contains("'<f8'");
-  if (!f4 && !f8)
-    return fileError(name + ": calibration arrays must be float32 or float64 (little-endian)");
+  llvm::StringRef descr = headerString(header, "descr");
+  std::optional<ElementKind> kind = elementKindFromNpyDescr(descr);
+  if (!kind)
+    return fileError(name + ": numpy dtype '" + descr + "' cannot be calibration data; save "
+                     "little-endian numbers or bools (float32, int64, bool, ...)");
   if (header.contains("'fortran_order': True"))
     return fileError(name + ": Fortran-ordered arrays are not supported; save with C order");
   size_t open = header.find("'shape': ("), close = header.find(')', open);
   if (open == llvm::StringRef::npos || close == llvm::StringRef::npos)
     return fileError(name + ": .npy header has no shape");
   Array array;
+  array.kind = *kind;
   llvm::SmallVector<llvm::StringRef> dims;
   header.slice(open + 10, close).split(dims, ',', -1, /*KeepEmpty=*/false);
-  int64_t count = 1;
+  int64_t count = 1, bytes;
   for (llvm::StringRef dim : dims) {
     int64_t size;
     if (dim.trim().getAsInteger(10, size) || size < 0 || __builtin_mul_overflow(count, size, &count))
       return fileError(name + ": bad shape in the .npy header");
     array.shape.push_back(size);
   }
-  size_t width = f4 ? 4 : 8;
-  if (data.size() - start < size_t(count) * width)
+  if (__builtin_mul_overflow(count, int64_t(elementKindBytes(*kind)), &bytes) ||
+      data.size() - start < uint64_t(bytes))
     return fileError(name + ": .npy data is shorter than its shape says");
-  array.values.resize(size_t(count));
-  for (int64_t i = 0; i < count; ++i) {
-    const char *at = data.data() + start + size_t(i) * width;
-    if (f4) {
-      std::memcpy(&array.values[i], at, 4);
-    } else {
-      double value;
-      std::memcpy(&value, at, 8);
-      array.values[i] = float(value);
-    }
-  }
+  array.bytes.assign(data.begin() + start, data.begin() + start + bytes);
   return array;
 }
 
@@ -120,19 +131,55 @@ bool readVarint(llvm::StringRef data, size_t &at, uint64_t &value) {
   return false;
 }
 
-/// Parses one serialized onnx.TensorProto (FLOAT or DOUBLE, raw_data or
-/// float_data / double_data); its `name` (or `fallbackName`) names it.
+/// The values of a TensorProto's typed fields, before its data_type says
+/// what they are.
+struct TypedFields {
+  std::vector<float> floats;      ///< float_data
+  std::vector<double> doubles;    ///< double_data
+  std::vector<uint64_t> integers; ///< int32_data, int64_data or uint64_data (varints)
+};
+
+/// Appends the fixed-width values of a float_data / double_data field.
+template <typename T> void appendFixed(llvm::StringRef bytes, std::vector<T> &values) {
+  for (size_t i = 0; i + sizeof(T) <= bytes.size(); i += sizeof(T)) {
+    T value;
+    std::memcpy(&value, bytes.data() + i, sizeof(T));
+    values.push_back(value);
+  }
+}
+
+/// The typed fields as raw little-endian elements of `kind` (integer fields
+/// carry 16-bit floats as their bit patterns, as ONNX stores them).
+std::vector<uint8_t> typedFieldBytes(const TypedFields &fields, ElementKind kind) {
+  if (kind == ElementKind::F32)
+    return floatsAsElements(fields.floats, kind);
+  std::vector<uint8_t> bytes;
+  auto append = [&](const void *value) {
+    const uint8_t *at = static_cast<const uint8_t *>(value);
+    bytes.insert(bytes.end(), at, at + elementKindBytes(kind));
+  };
+  for (double value : fields.doubles)
+    append(&value);
+  for (uint64_t value : fields.integers)
+    append(&value); // little-endian: the low bytes hold the narrower value
+  return bytes;
+}
+
+/// Parses one serialized onnx.TensorProto (any number or bool data type,
+/// in raw_data or its typed field); its `name` (or `fallbackName`) names it.
 llvm::Expected<std::pair<std::string, Array>> parseTensorProto(llvm::StringRef data,
                                                                llvm::StringRef path,
                                                                llvm::StringRef fallbackName) {
-  enum : uint64_t { kDims = 1, kDataType = 2, kFloatData = 4, kName = 8, kRawData = 9,
-                    kDoubleData = 10, kDataLocation = 14 };
-  enum : uint64_t { kFloat = 1, kDouble = 11, kExternal = 1 };
+  enum : uint64_t { kDims = 1, kDataType = 2, kFloatData = 4, kInt32Data = 5, kInt64Data = 7,
+                    kName = 8, kRawData = 9, kDoubleData = 10, kUint64Data = 11,
+                    kDataLocation = 14 };
+  enum : uint64_t { kExternal = 1 };
   Array array;
   std::string name;
   uint64_t dataType = 0;
   llvm::StringRef raw;
-  std::vector<double> typed;
+  TypedFields fields;
+  std::vector<uint64_t> dims;
   auto truncated = [&] { return fileError(path + ": not a valid ONNX TensorProto (truncated)"); };
   for (size_t at = 0; at < data.size();) {
     uint64_t key, value;
@@ -157,13 +204,16 @@ llvm::Expected<std::pair<std::string, Array>> parseTensorProto(llvm::StringRef d
     } else {
       return fileError(path + ": not a valid ONNX TensorProto (wire type " + llvm::Twine(wire) + ")");
     }
-    if (field == kDims && wire == 0) {
-      array.shape.push_back(int64_t(value));
-    } else if (field == kDims && wire == 2) {
+    bool varintField = field == kDims || field == kInt32Data || field == kInt64Data ||
+                       field == kUint64Data;
+    std::vector<uint64_t> &varints = field == kDims ? dims : fields.integers;
+    if (varintField && wire == 0) {
+      varints.push_back(value);
+    } else if (varintField && wire == 2) {
       for (size_t i = 0; i < bytes.size();) {
         if (!readVarint(bytes, i, value))
           return truncated();
-        array.shape.push_back(int64_t(value));
+        varints.push_back(value);
       }
     } else if (field == kDataType && wire == 0) {
       dataType = value;
@@ -171,56 +221,42 @@ llvm::Expected<std::pair<std::string, Array>> parseTensorProto(llvm::StringRef d
       name = bytes.str();
     } else if (field == kRawData && wire == 2) {
       raw = bytes;
-    } else if ((field == kFloatData && (wire == 2 || wire == 5)) ||
-               (field == kDoubleData && (wire == 2 || wire == 1))) {
-      size_t width = field == kFloatData ? 4 : 8;
-      for (size_t i = 0; i + width <= bytes.size(); i += width) {
-        if (width == 4) {
-          float element;
-          std::memcpy(&element, bytes.data() + i, 4);
-          typed.push_back(element);
-        } else {
-          double element;
-          std::memcpy(&element, bytes.data() + i, 8);
-          typed.push_back(element);
-        }
-      }
+    } else if (field == kFloatData && (wire == 2 || wire == 5)) {
+      appendFixed(bytes, fields.floats);
+    } else if (field == kDoubleData && (wire == 2 || wire == 1)) {
+      appendFixed(bytes, fields.doubles);
     } else if (field == kDataLocation && wire == 0 && value == kExternal) {
       return fileError(path + ": TensorProto with external data is not supported; save the "
                               "values inside the .pb file");
     }
   }
+  for (uint64_t dim : dims)
+    array.shape.push_back(int64_t(dim));
   if (name.empty())
     name = fallbackName.str();
-  if (dataType != kFloat && dataType != kDouble)
+  std::optional<ElementKind> kind = elementKindFromOnnx(dataType);
+  if (!kind)
     return fileError(path + ": tensor '" + name + "' has ONNX data type " +
-                     llvm::Twine(dataType) +
-                     "; calibration tensors must be float32 (1) or float64 (11)");
+                     llvm::Twine(dataType) + ", which calibration cannot feed (numbers and "
+                     "bools only)");
+  array.kind = *kind;
   int64_t count = 1;
   for (int64_t dim : array.shape)
     if (dim < 0 || __builtin_mul_overflow(count, dim, &count))
       return fileError(path + ": tensor '" + name + "' has a bad shape");
-  size_t width = dataType == kFloat ? 4 : 8;
+  size_t width = elementKindBytes(*kind);
   if (!raw.empty()) {
-    if (raw.size() != size_t(count) * width)
+    if (raw.size() / width != size_t(count) || raw.size() % width)
       return fileError(path + ": tensor '" + name + "' has " + llvm::Twine(raw.size()) +
                        " bytes of raw data; its shape needs " + llvm::Twine(size_t(count) * width));
-    for (size_t i = 0; i < size_t(count); ++i) {
-      if (width == 4) {
-        float element;
-        std::memcpy(&element, raw.data() + i * 4, 4);
-        typed.push_back(element);
-      } else {
-        double element;
-        std::memcpy(&element, raw.data() + i * 8, 8);
-        typed.push_back(element);
-      }
-    }
+    array.bytes.assign(raw.begin(), raw.end());
+  } else {
+    array.bytes = typedFieldBytes(fields, *kind);
   }
-  if (typed.size() != size_t(count))
-    return fileError(path + ": tensor '" + name + "' has " + llvm::Twine(typed.size()) +
-                     " values; its shape needs " + llvm::Twine(count));
-  array.values.assign(typed.begin(), typed.end());
+  if (array.bytes.size() / width != size_t(count))
+    return fileError(path + ": tensor '" + name + "' has " +
+                     llvm::Twine(array.bytes.size() / width) + " values; its shape needs " +
+                     llvm::Twine(count));
   return std::make_pair(std::move(name), std::move(array));
 }
 
@@ -244,8 +280,11 @@ llvm::Error addArray(llvm::StringMap<Array> &arrays, llvm::StringRef name, Array
                    llvm::ArrayRef(existing.shape).drop_front()))
     return fileError(path + ": tensor '" + name + "' has shape " + shapeText(array.shape) +
                      " but an earlier data set's is " + shapeText(existing.shape));
+  if (array.kind != existing.kind)
+    return fileError(path + ": tensor '" + name + "' holds " + elementKindName(array.kind) +
+                     " but an earlier data set's holds " + elementKindName(existing.kind));
   existing.shape[0] += array.shape[0];
-  existing.values.insert(existing.values.end(), array.values.begin(), array.values.end());
+  existing.bytes.insert(existing.bytes.end(), array.bytes.begin(), array.bytes.end());
   return llvm::Error::success();
 }
 
@@ -323,10 +362,45 @@ std::string argumentName(func::FuncOp func, unsigned index) {
   return "arg" + std::to_string(index);
 }
 
+/// Fails, naming the input and saying what to do, when calibration cannot
+/// feed argument `index`: a symbolic dimension, an element type it cannot
+/// hold, or (for `synthetic` runs) an input that is not floats.
+llvm::Error checkFeedable(func::FuncOp func, unsigned index, bool synthetic) {
+  std::string name = argumentName(func, index);
+  auto type = dyn_cast<RankedTensorType>(func.getArgument(index).getType());
+  if (!type)
+    return fileError("input '" + name + "' is not a ranked tensor; calibration cannot feed it");
+  auto dimNames = func.getArgAttrOfType<ArrayAttr>(index, "kiln.dims");
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d))
+      continue;
+    if (dimNames && int64_t(dimNames.size()) == type.getRank())
+      if (auto named = dyn_cast<StringAttr>(dimNames[d]); named && !named.getValue().empty())
+        return fileError("input '" + name + "' has the symbolic dimension '" + named.getValue() +
+                         "'; calibration runs static shapes: pin it with --dim " +
+                         named.getValue() + "=SIZE");
+    return fileError("input '" + name + "' has a dynamic dimension " + llvm::Twine(d) +
+                     " with no name; calibration runs static shapes: give the model a static "
+                     "size there");
+  }
+  std::optional<ElementKind> kind = argumentElementKind(func, index);
+  std::string typeText;
+  llvm::raw_string_ostream(typeText) << type.getElementType();
+  if (!kind)
+    return fileError("input '" + name + "' has element type " + typeText +
+                     ", which calibration cannot feed");
+  if (synthetic && !isFloatKind(*kind))
+    return fileError("input '" + name + "' is " + elementKindName(*kind) +
+                     "; without calibration data Kiln draws standard-normal floats, which "
+                     "cannot stand in for it: give real inputs with --calib (an .npz with an "
+                     "array named '" + name + "' of " + elementKindName(*kind) + ")");
+  return llvm::Error::success();
+}
+
 } // namespace
 
-llvm::Expected<std::vector<std::vector<std::vector<float>>>>
-loadCalibrationRuns(func::FuncOp func, llvm::StringRef path) {
+llvm::Expected<std::vector<CalibrationRun>> loadCalibrationRuns(func::FuncOp func,
+                                                                llvm::StringRef path) {
   llvm::StringMap<Array> arrays;
   if (llvm::Error error = readArrays(path, arrays))
     return std::move(error);
@@ -335,18 +409,18 @@ loadCalibrationRuns(func::FuncOp func, llvm::StringRef path) {
     names.push_back(entry.getKey().str());
   llvm::sort(names);
   std::string available = llvm::join(names, ", ");
-  std::vector<std::vector<std::vector<float>>> runs;
+  std::vector<CalibrationRun> runs;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     std::string name = argumentName(func, i);
+    if (llvm::Error error = checkFeedable(func, i, /*synthetic=*/false))
+      return fileError(path + ": " + llvm::toString(std::move(error)));
     auto it = arrays.find(name);
     if (it == arrays.end() && func.getNumArguments() == 1 && arrays.size() == 1)
       it = arrays.begin(); // one input, one array: no need to match names
     if (it == arrays.end())
       return fileError(path + ": no calibration array for input '" + name + "' (found: " +
                        available + ")");
-    auto type = dyn_cast<RankedTensorType>(func.getArgument(i).getType());
-    if (!type || !type.hasStaticShape())
-      return fileError(path + ": input '" + name + "' needs a static shape for calibration");
+    auto type = cast<RankedTensorType>(func.getArgument(i).getType());
     // The array is [runs * batch, rest...] or [runs, shape...] or the shape.
     const Array &array = it->second;
     int64_t perRun = type.getNumElements();
@@ -360,22 +434,34 @@ loadCalibrationRuns(func::FuncOp func, llvm::StringRef path) {
                        shapeText(arrayShape) + " but input '" + name + "' is " + shapeText(shape) +
                        " (give N x that shape, or a multiple of its first dimension)");
     }
-    size_t count = array.values.size() / size_t(perRun);
+    if (perRun == 0)
+      return fileError(path + ": input '" + name + "' has no elements; calibration cannot feed it");
+    ElementKind kind = *argumentElementKind(func, i);
+    llvm::Expected<std::vector<uint8_t>> values = convertElements(array.bytes, array.kind, kind);
+    if (!values)
+      return fileError(path + ": calibration array '" + it->getKey() + "' for input '" + name +
+                       "': " + llvm::toString(values.takeError()));
+    size_t bytesPerRun = size_t(perRun) * elementKindBytes(kind);
+    size_t count = values->size() / bytesPerRun;
     if (i == 0)
       runs.resize(count);
     else if (count != runs.size())
       return fileError(path + ": input '" + name + "' has " + std::to_string(count) +
                        " calibration runs but the first input has " + std::to_string(runs.size()));
     for (size_t r = 0; r < count; ++r)
-      runs[r].emplace_back(array.values.begin() + r * perRun, array.values.begin() + (r + 1) * perRun);
+      runs[r].emplace_back(values->begin() + r * bytesPerRun, values->begin() + (r + 1) * bytesPerRun);
   }
   return runs;
 }
 
-llvm::Expected<std::vector<std::vector<std::vector<float>>>>
-calibrationRuns(func::FuncOp func, const CalibrationSettings &source) {
-  if (source.path.empty())
+llvm::Expected<std::vector<CalibrationRun>> calibrationRuns(func::FuncOp func,
+                                                            const CalibrationSettings &source) {
+  if (source.path.empty()) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (llvm::Error error = checkFeedable(func, i, /*synthetic=*/true))
+        return std::move(error);
     return syntheticRuns(func, source.samples, source.seed);
+  }
   return loadCalibrationRuns(func, source.path);
 }
 

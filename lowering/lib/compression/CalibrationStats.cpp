@@ -52,7 +52,7 @@ struct CalibrationStatsPass : kiln::impl::CalibrationStatsBase<CalibrationStatsP
         continue;
       auto runs = calibrationRuns(func, {calib, calibSamples, calibSeed});
       if (!runs) {
-        func.emitError() << getArgument() << ": " << llvm::toString(runs.takeError());
+        emitError(func.getLoc()) << getArgument() << ": " << llvm::toString(runs.takeError());
         return signalPassFailure();
       }
       FailureOr<CalibrationData> data = collectCalibration(func, *runs);

@@ -190,6 +190,24 @@ WeightOp createWeight(OpBuilder &builder, Location loc, CompressedType type,
                           codebook, sparsityMeta);
 }
 
+WeightOp createPerRowQuantizedWeight(OpBuilder &builder, Location loc, ArrayRef<float> values,
+                                     int64_t rows, int64_t cols, unsigned bits, Type elementType,
+                                     WeightBuilder &arrays, StringRef suffix) {
+  MLIRContext *ctx = builder.getContext();
+  codec::QuantizedMatrix q = codec::quantizeMatrix(values.data(), rows, cols, bits,
+                                                   /*groupSize=*/0, /*symmetric=*/true);
+  auto encoding = QuantEncodingAttr::get(
+      ctx, IntegerType::get(ctx, bits, IntegerType::Signed), QuantScheme::Linear,
+      QuantGranularity::PerChannel, /*axis=*/0, 0, true, elementType, Type(), 1);
+  auto compressed = CompressedType::get(ctx, {rows, cols}, elementType, encoding, nullptr, nullptr);
+  auto name = [&](StringRef array) {
+    return suffix.empty() ? array.str() : (suffix + "." + array).str();
+  };
+  return createWeight(builder, loc, compressed,
+                      arrays.bytes(codec::packCodes(q.codes, bits), name("payload")),
+                      arrays.floats(q.scales, {rows}, elementType, name("scales")));
+}
+
 WeightOp createLinearQuantWeight(OpBuilder &builder, LinearOp linear, const DenseWeight &weight,
                                  const codec::QuantizedMatrix &quantized, unsigned bits,
                                  int64_t groupSize, bool symmetric, StringRef tag,

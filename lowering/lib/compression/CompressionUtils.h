@@ -96,6 +96,14 @@ WeightOp createWeight(mlir::OpBuilder &builder, mlir::Location loc, CompressedTy
                       mlir::ElementsAttr payload, mlir::ElementsAttr scales = {},
                       mlir::ElementsAttr codebook = {}, mlir::ElementsAttr sparsityMeta = {});
 
+/// `values` [rows, cols] as a kiln.weight of symmetric si<bits> codes with
+/// one scale per row (low-rank and Tucker-2 factors); its arrays are
+/// "[<suffix>.]payload" and "[<suffix>.]scales" of `arrays`.
+WeightOp createPerRowQuantizedWeight(mlir::OpBuilder &builder, mlir::Location loc,
+                                     llvm::ArrayRef<float> values, int64_t rows, int64_t cols,
+                                     unsigned bits, mlir::Type elementType,
+                                     WeightBuilder &arrays, llvm::StringRef suffix);
+
 /// A kiln.weight of linear-scheme integer codes, as kiln-quantize-weights
 /// makes them: si<bits> symmetric or ui<bits> with ui8 zero points, one
 /// scale per output channel (groupSize 0) or per group along K.

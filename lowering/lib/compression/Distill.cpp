@@ -167,7 +167,7 @@ LogicalResult distillFunction(func::FuncOp student, func::FuncOp teacher, llvm::
                                << "student has " << studentLayers.size();
   auto runs = calibrationRuns(teacher, settings);
   if (!runs)
-    return teacher.emitError() << llvm::toString(runs.takeError());
+    return emitError(teacher.getLoc()) << llvm::toString(runs.takeError());
   FailureOr<CalibrationData> data = collectCalibration(teacher, *runs);
   if (failed(data))
     return failure();

@@ -65,17 +65,9 @@ struct LowRankPass : kiln::impl::LowRankBase<LowRankPass> {
     auto type = RankedTensorType::get({rows, cols}, elementType);
     if (factorBits == 0)
       return arith::ConstantOp::create(builder, loc, buildDenseFloats(type, values));
-    MLIRContext *ctx = &getContext();
-    codec::QuantizedMatrix q = codec::quantizeMatrix(values.data(), rows, cols, factorBits,
-                                                     /*groupSize=*/0, /*symmetric=*/true);
-    auto encoding = QuantEncodingAttr::get(
-        ctx, IntegerType::get(ctx, factorBits, IntegerType::Signed), QuantScheme::Linear,
-        QuantGranularity::PerChannel, /*axis=*/0, 0, true, elementType, Type(), 1);
-    auto compressed = CompressedType::get(ctx, {rows, cols}, elementType, encoding, nullptr, nullptr);
     WeightBuilder arrays = makeArrays(linear, name, resourceThreshold);
-    return createWeight(builder, loc, compressed,
-                        arrays.bytes(codec::packCodes(q.codes, factorBits), "payload"),
-                        arrays.floats(q.scales, {rows}, elementType, "scales"));
+    return createPerRowQuantizedWeight(builder, loc, values, rows, cols, factorBits, elementType,
+                                       arrays, /*suffix=*/"");
   }
 
   void factorise(LinearOp linear, DenseWeight &weight) {

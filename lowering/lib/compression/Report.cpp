@@ -75,7 +75,7 @@ LogicalResult kiln::writeCompressionReport(ModuleOp teacher, ModuleOp student,
       return function.emitError() << "report: the uncompressed model has no @" << function.getSymName();
     auto runs = calibrationRuns(reference, calibration);
     if (!runs)
-      return reference.emitError() << llvm::toString(runs.takeError());
+      return emitError(reference.getLoc()) << llvm::toString(runs.takeError());
     CalibrationData inputs;
     FailureOr<CalibrationOutputs> want = runFunction(reference, *runs, &inputs);
     if (failed(want))

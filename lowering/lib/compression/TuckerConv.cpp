@@ -154,6 +154,11 @@ struct TuckerConvPass : kiln::impl::TuckerConvBase<TuckerConvPass> {
           << " energy=" << double(energy);
       return signalPassFailure();
     }
+    if (factorBits != 0 && (factorBits < 2 || factorBits > 8)) {
+      getOperation()->emitError() << getArgument() << ": factor-bits must be 0 (f32) or 2..8; got "
+                                  << unsigned(factorBits);
+      return signalPassFailure();
+    }
     llvm::Regex filter(layers);
     std::string why;
     if (!layers.empty() && !filter.isValid(why)) {
@@ -214,9 +219,34 @@ struct TuckerConvPass : kiln::impl::TuckerConvBase<TuckerConvPass> {
         numerics::tucker2(filterValues->data(), k, c, s, outSvd, r2, inSvd, r1);
     conv.op.emitRemark() << getArgument() << ": layer '" << layerName(conv.op) << "': ranks ("
                          << r1 << ", " << r2 << "), " << before << " -> " << after
-                         << " parameters, " << flopsBefore << " -> " << flopsAfter
-                         << " multiply-adds";
+                         << " parameters" << factorNote() << ", " << flopsBefore << " -> "
+                         << flopsAfter << " multiply-adds";
     rewrite(conv, tucker);
+  }
+
+  std::string factorNote() const {
+    return factorBits ? " (" + std::to_string(unsigned(factorBits)) + "-bit codes)" : "";
+  }
+
+  /// A factor of `shape` whose first non-unit dimension is its output
+  /// channels, quantized per output channel and dequantized to `shape`.
+  Value quantizedFactor(OpBuilder &builder, Location loc, const std::vector<float> &values,
+                        ArrayRef<int64_t> shape, Type element, WeightBuilder &arrays,
+                        StringRef suffix) {
+    // The core [1, r2, r1, k...] is a [r2, r1·k...] matrix; the mixes are 2-D.
+    size_t lead = shape.size() > 2 ? 1 : 0;
+    int64_t rows = shape[lead], cols = int64_t(values.size()) / rows;
+    WeightOp weight = createPerRowQuantizedWeight(builder, loc, values, rows, cols, factorBits,
+                                                  element, arrays, suffix);
+    Value dense = DequantizeOp::create(builder, loc, RankedTensorType::get({rows, cols}, element),
+                                       weight.getResult());
+    if (shape.size() == 2)
+      return dense;
+    SmallVector<ReassociationIndices> groups{{0, 1}, {}};
+    for (size_t d = 2; d < shape.size(); ++d)
+      groups.back().push_back(int64_t(d));
+    return tensor::ExpandShapeOp::create(builder, loc, RankedTensorType::get(shape, element), dense,
+                                         groups);
   }
 
   void rewrite(Convolution conv, const numerics::Tucker2 &tucker) {
@@ -229,6 +259,8 @@ struct TuckerConvPass : kiln::impl::TuckerConvBase<TuckerConvPass> {
     WeightBuilder arrays(&getContext(), resourceThreshold, layerName(op) + ".tucker");
     auto constant = [&](const std::vector<float> &values, ArrayRef<int64_t> shape,
                         StringRef suffix) -> Value {
+      if (factorBits != 0)
+        return quantizedFactor(builder, loc, values, shape, element, arrays, suffix);
       return arith::ConstantOp::create(
           builder, loc, cast<TypedAttr>(Attribute(arrays.floats(values, shape, element, suffix))));
     };

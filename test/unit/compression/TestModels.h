@@ -64,7 +64,7 @@ std::string mlp(int64_t batch, int64_t k, int64_t hidden, int64_t out, Gain hidd
 
 /// Relative L2 distance of two functions' first results over `runs`.
 inline double endToEndError(mlir::func::FuncOp reference, mlir::func::FuncOp candidate,
-                            const std::vector<std::vector<std::vector<float>>> &runs) {
+                            const std::vector<CalibrationRun> &runs) {
   double error = 0, norm = 0;
   for (const auto &arguments : runs) {
     auto want = compression::evaluateFunction(reference, arguments);

@@ -14,12 +14,18 @@
 #include "mlir/IR/DialectInterface.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace kiln {
 
-/// One row-major f32 buffer per function argument, of its static shape.
-using CalibrationRun = std::vector<std::vector<float>>;
+/// One calibration input: the row-major elements of a function argument's
+/// static shape in the argument's own element type (token ids as int64,
+/// bool as one byte 0 or 1, ...), as raw little-endian bytes.
+using CalibrationBuffer = std::vector<uint8_t>;
+
+/// One buffer per function argument.
+using CalibrationRun = std::vector<CalibrationBuffer>;
 
 /// Each run's results, one row-major f32 buffer per function result.
 using CalibrationOutputs = std::vector<std::vector<std::vector<float>>>;

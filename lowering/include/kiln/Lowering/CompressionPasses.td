@@ -257,13 +257,17 @@ def TuckerConv : KilnCompressionPass<"kiln-tucker-conv"> {
     of each unfolding's squared singular values. A layer whose factors would
     not have fewer parameters and fewer multiply-adds stays as it is, with a
     warning naming it. `layers` is matched against the convolution's name.
+    With `factor-bits`, the three factors (the 1x1 mixes and the core, as
+    [output channels, rest] matrices) are stored as symmetric per-row integer
+    codes (kiln.weight + kiln.dequantize), as kiln-low-rank's factor-bits.
   }];
   let dependentDialects = ["::kiln::KilnDialect", "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
   let options = !listconcat(commonOptions, [
     Option<"rankIn", "rank-in", "int64_t", "0", "r1: channels after the first 1x1 convolution">,
     Option<"rankOut", "rank-out", "int64_t", "0", "r2: channels of the core convolution's output">,
-    Option<"energy", "energy", "double", "0.0", "kept energy fraction of each unfolding (0, 1]">
+    Option<"energy", "energy", "double", "0.0", "kept energy fraction of each unfolding (0, 1]">,
+    Option<"factorBits", "factor-bits", "unsigned", "0", "quantize factors to this many bits (0: f32)">
   ]);
 }
 
