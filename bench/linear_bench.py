@@ -20,6 +20,7 @@ Timing, weight rotation and the quantizer are gemv_bench's (same folder).
 Writes linear_bench.json and linear_bench.png into --out.
 """
 import argparse
+import ctypes
 import json
 import sys
 import time
@@ -35,6 +36,41 @@ SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192)]
 BATCHES = [1, 16, 128, 2048]
 FORMATS = ["f16", "int8", "int4"]
 REL_TOL = 2e-3
+
+
+# cuTensorMapEncodeTiled enums (cuda.h): the fields WgmmaGemm.h asks for.
+_TMAP_DTYPE = {"u8": (0, 1), "f16": (6, 2)}  # CUtensorMapDataType, bytes
+_TMAP_SWIZZLE = {"none": 0, "128B": 3}
+_TMAP_INTERLEAVE_NONE, _TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE = 0, 3, 0
+_libcuda = None
+
+
+def encode_tensor_map(tensor, spec):
+    """A TMA tensor map of a row-major [rows, cols] CUDA tensor for the
+    manifest entry `spec` ({"rows", "cols", "box": [box cols, box rows],
+    "dtype": f16 | u8, "swizzle": 128B | none}), made by the driver's
+    cuTensorMapEncodeTiled and copied to device memory (the wgmma GEMM takes
+    a device pointer to it). Returns the 128-byte uint8 CUDA tensor."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+        _libcuda.cuTensorMapEncodeTiled.restype = ctypes.c_int
+    rows, cols = spec["rows"], spec["cols"]
+    dtype, elem_bytes = _TMAP_DTYPE[spec["dtype"]]
+    assert tuple(tensor.shape) == (rows, cols) and tensor.element_size() == elem_bytes
+    assert tensor.is_contiguous() and tensor.data_ptr() % 16 == 0
+    raw = ctypes.create_string_buffer(128 + 64)  # CUtensorMap is 64-byte aligned
+    addr = (ctypes.addressof(raw) + 63) // 64 * 64
+    u64, u32 = ctypes.c_uint64, ctypes.c_uint32
+    rc = _libcuda.cuTensorMapEncodeTiled(
+        ctypes.c_void_p(addr), dtype, u32(2), ctypes.c_void_p(tensor.data_ptr()),
+        (u64 * 2)(cols, rows), (u64 * 1)(cols * elem_bytes), (u32 * 2)(*spec["box"]),
+        (u32 * 2)(1, 1), _TMAP_INTERLEAVE_NONE, _TMAP_SWIZZLE[spec["swizzle"]],
+        _TMAP_L2_PROMOTION_256B, _TMAP_OOB_FILL_NONE)
+    if rc != 0:
+        raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {rc} for {spec}")
+    host = torch.frombuffer(bytearray(ctypes.string_at(addr, 128)), dtype=torch.uint8)
+    return host.to("cuda")
 
 
 class KilnKernels:
@@ -68,6 +104,18 @@ class KilnKernels:
         shared = entry.get("shared_bytes", 0)
         ptr = lambda t: np.uint64(t.data_ptr())
         tail = ([ptr(bias)] if bias is not None else []) + [ptr(y)]
+        if "tensor_maps" in entry:  # wgmma: x and W through TMA tensor maps
+            x_spec, w_spec = entry["tensor_maps"]
+            x_map = encode_tensor_map(x, x_spec)
+            w_maps = [encode_tensor_map(w, w_spec) for w in case.kiln_ws]
+            scales = case.scale_bufs or [None] * len(w_maps)
+            args = [tuple([ptr(x_map), ptr(w_map)] + ([ptr(s)] if s is not None else []) + tail)
+                    for w_map, s in zip(w_maps, scales)]
+
+            def launch(i):
+                func(grid, block, args[i], shared_mem=shared)
+            launch.tensor_maps = (x_map, w_maps)  # alive as long as the launcher
+            return launch
         if case.scales is None:
             args = [tuple([ptr(x), ptr(w)] + tail) for w in case.kiln_ws]
         else:
@@ -100,7 +148,7 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
         y = torch.empty(m, n, device="cuda", dtype=torch.float16)
         t = time_calls(kiln.launcher(entry, case, x, y), case.nbuf)
         variants.append({"name": entry["name"], "op": entry.get("op", "gemv"),
-                         "rel_err": err, **t})
+                         "method": entry.get("method", "simt"), "rel_err": err, **t})
         if not err <= REL_TOL:
             failures.append(f"{entry['name']}: rel err {err:.3g}")
     if not variants:
@@ -109,6 +157,10 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
     best = min(variants, key=lambda v: v["median_us"])
     row.update(kiln_variants=variants, kiln_us=best["median_us"], kiln_best=best["name"],
                kiln_rel_err=max(v["rel_err"] for v in variants))
+    for method in ("mma_sync", "wgmma_tma"):  # best GEMM of each method
+        gemms = [v for v in variants if v["op"] == "gemm" and v["method"] == method]
+        if gemms:
+            row[f"kiln_{method}_us"] = min(v["median_us"] for v in gemms)
     add_eager_linear(row, case, x, ref, eager_cache)
     if fmt != "f16":
         sc = case.scale_bufs
@@ -133,6 +185,7 @@ def main():
                     help="stop adding torch.compile baselines after this many seconds")
     ap.add_argument("--shapes", default="all", help="'all' or a comma list like 4096x4096")
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    ap.add_argument("--formats", default=",".join(FORMATS))
     args = ap.parse_args()
     t0 = time.time()
     torch.manual_seed(0)
@@ -156,7 +209,7 @@ def main():
             setattr(torch._dynamo.config, limit, 4 * len(SHAPES) * len(BATCHES))
     budget_left = lambda: time.time() - t0 < args.compile_budget_s
     for (n, k) in shapes:
-        for fmt in FORMATS:
+        for fmt in args.formats.split(","):
             case = Case(fmt, n, k)
             comp = compiled_dequant_linear(fmt, case.group)
             for m in batches:
@@ -233,6 +286,9 @@ def summary(report):
     for r in timed(report):
         ratios = " ".join(f"{k[:-3]}x{r[k] / r['kiln_us']:.2f}" for k in
                           ("eager_us", "eager_dequant_us", "compile_us", "int4pack_us") if k in r)
+        # Per GEMM method: cuBLAS time / method time (> 1: Kiln faster).
+        ratios += "".join(f" {m}:cuBLASx{r['eager_us'] / r[f'kiln_{m}_us']:.2f}"
+                          for m in ("mma_sync", "wgmma_tma") if f"kiln_{m}_us" in r)
         log(f"{r['format']:5s} M{r['m']:<4d} {r['n']}x{r['k']}: {r['kiln_us']:.1f} us "
             f"{r['kiln_tflops']:.0f}TF {r['kiln_frac_of_copy_bw']:.0%}copy err {r['kiln_rel_err']:.1e} "
             f"{ratios} [{r['kiln_best'].split('_k')[-1]}]")

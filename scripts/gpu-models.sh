@@ -136,6 +136,11 @@ pack() {
   for name in mlp cnn transformer; do
     MODELS+=("diff-$name $generated/$name.onnx --dim=batch=3")
   done
+  # The tiny Llama-style decoder block (grouped-query attention, an additive
+  # mask input, a KV cache), prefill and decode.
+  "$python" bench/models/make_decoder_block.py tiny "$generated/decoder" >/dev/null || return 2
+  MODELS+=("decoder-prefill $generated/decoder/prefill.onnx")
+  MODELS+=("decoder-decode $generated/decoder/decode.onnx")
   cp "$build/bin/kiln-run-cuda-model" "$0" "$dest/" || return 2
   # KILN_GPU_MODELS_EXTRA="NAME PATH [--dim=...];..." adds models.
   local extra
@@ -148,6 +153,8 @@ pack() {
     [[ $name =~ ${KILN_GPU_MODELS_ONLY:-.} ]] || continue
     for variant in "${VARIANTS[@]}"; do
       IFS='|' read -r tag flags cuda_flags <<<"$variant"
+      # KILN_GPU_MODELS_TAGS=REGEX packs only the matching variants (fp32, f16, ...).
+      [[ $tag =~ ^(${KILN_GPU_MODELS_TAGS:-.*})$ ]] || continue
       while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
       pack_case "$kilnc" "$python" "$dest" "$name" "$path" "$dims" "$tag" "$flags" \
         "$cuda_flags" &

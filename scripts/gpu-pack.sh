@@ -3,7 +3,8 @@
 # command to run there (the device machine has no MLIR/LLVM, so kernels are
 # generated and assembled here): the GEMV sweep (gemv.*, bench/gemv_bench.py)
 # and the linear-layer benchmark (linear.*, bench/linear_bench.py: GEMV for
-# M <= 16, tensor-core GEMM for M >= 128).
+# M <= 16, tensor-core GEMM for M >= 128: mma.sync, and for sm_90a also the
+# TMA + wgmma GEMM).
 #
 #   scripts/gpu-pack.sh [DEST] [BUILD_DIR]
 #     DEST       default: <repo>/.carry/gpu
@@ -59,6 +60,25 @@ for fmt in f16 int8:g0 int4:g128; do
   linear+=(--kernel="gemm:$f:m2000:n4096:k4096$g" --kernel="gemm:$f:m200:n4096:k4096$g:bias")
   linear+=(--kernel="gemm:$f:m37:n11008:k4096$g:bias")
 done
+# Hopper TMA + wgmma GEMMs (sm_90a only): block tiles BMxBN and stages for
+# M = 128 and 2048 (int8/int4: the stages the shared memory allows), plus
+# checked-only M-tail and bias kernels.
+if [[ $arch == sm_90a ]]; then
+  for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
+    for tile in t64x128:s4 t64x128:s8 t64x64:s6 t128x128:s4; do
+      linear+=(--kernel="wgmma:f16:m128:$nk:$tile"); done
+    for tile in t128x256:s4 t128x128:s6 t128x128:s3 t128x256:s3; do
+      linear+=(--kernel="wgmma:f16:m2048:$nk:$tile"); done
+    for fmt in int8:g0 int4:g128; do
+      for tile in t64x128 t64x64; do linear+=(--kernel="wgmma:$fmt:m128:$nk:$tile"); done
+      for tile in t128x128 t128x256; do linear+=(--kernel="wgmma:$fmt:m2048:$nk:$tile"); done
+    done
+  done
+  for fmt in f16 int8:g0 int4:g128; do
+    linear+=(--kernel="wgmma:$fmt:m2000:n4096:k4096" --kernel="wgmma:$fmt:m200:n4096:k4096:bias")
+    linear+=(--kernel="wgmma:$fmt:m37:n11008:k4096:t64x128:s4:bias")
+  done
+fi
 mkdir -p "$dest"
 echo "gpu-pack: generating ${#specs[@]} GEMV sweep kernels for $arch into $dest" >&2
 "$gen" "${specs[@]}" --gpu-arch="$arch" --emit=ptx -o "$dest/gemv.ptx"

@@ -2,6 +2,8 @@
 //
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
+//                  --kernel=wgmma:int4:m2048:n4096:k4096:g128:t128x128:s5   (sm_90a only)
+//                  --kernel=attention:f16:b=1:h=12:q=128:k=128:d=64:v=64:scale=0.125:causal
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
 //
@@ -10,8 +12,10 @@
 // loader (the benchmark, tests) needs no knowledge of the generator.
 //
 //===----------------------------------------------------------------------===//
+#include "kiln/Kernels/Attention.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -26,6 +30,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cmath>
 #include <variant>
 
 using namespace mlir;
@@ -38,8 +43,13 @@ llvm::cl::list<std::string> kernelSpecs(
     llvm::cl::desc("kernel to generate (repeatable): a GEMV "
                    "FORMAT[:tc]:mM:nN:kK[:gGROUP][:rROWS][:wWARPS][:uCHUNKS][:sKSPLIT][:pBLOCKS] "
                    "(tc = tensor cores) or a GEMM "
-                   "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias]; "
-                   "FORMAT = f16 | int8 | int4"),
+                   "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
+                   "or a Hopper TMA + wgmma GEMM (sm_90a only) "
+                   "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias]; "
+                   "FORMAT = f16 | int8 | int4; or a fused attention "
+                   "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
+                   "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
+                   "[:qe=|ke=|ve=ELEMENTS][:g=KV_GROUP][:w=WARPS][:r=ROWS]"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -111,14 +121,23 @@ bool parseDims(llvm::StringRef text, llvm::MutableArrayRef<int64_t> out) {
   return true;
 }
 
-llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
+/// Parses KIND:FORMAT:field:... for either GEMM generator: the format,
+/// `bias` and the m, n, k, g (group), s (stages) fields; `tile` takes the
+/// generator's own fields (t, w) and says whether it knew and could parse
+/// them (std::nullopt: unknown field). Then resolves the spec.
+template <typename Spec>
+llvm::Expected<Spec>
+parseGemmFields(llvm::StringRef text, llvm::StringRef kind, llvm::StringRef what,
+                llvm::function_ref<std::optional<bool>(Spec &, char, llvm::StringRef)> tile,
+                llvm::function_ref<llvm::Expected<Spec>(Spec)> resolve) {
   llvm::SmallVector<llvm::StringRef> fields;
   text.split(fields, ':');
-  kernels::GemmSpec spec;
+  Spec spec;
   std::optional<kernels::WeightFormat> format =
       fields.size() > 1 ? kernels::parseWeightFormat(fields[1]) : std::nullopt;
   if (!format)
-    return parseError(text, "a GEMM needs a weight format after 'gemm:' (f16, int8 or int4)");
+    return parseError(text, "a " + what + " needs a weight format after '" + kind +
+                                ":' (f16, int8 or int4)");
   spec.format = *format;
   bool sawM = false, sawN = false, sawK = false;
   for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
@@ -127,37 +146,164 @@ llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
       continue;
     }
     llvm::StringRef value = field.drop_front();
-    bool ok = field.size() >= 2;
-    switch (ok ? field.front() : '\0') {
+    std::optional<bool> ok = field.size() >= 2;
+    switch (*ok ? field.front() : '\0') {
     case 'm': ok = !value.getAsInteger(10, spec.m); sawM = true; break;
     case 'n': ok = !value.getAsInteger(10, spec.n); sawN = true; break;
     case 'k': ok = !value.getAsInteger(10, spec.k); sawK = true; break;
     case 'g': ok = !value.getAsInteger(10, spec.groupSize); break;
     case 's': ok = !value.getAsInteger(10, spec.stages); break;
-    case 't': {
-      int64_t dims[3];
-      ok = parseDims(value, dims);
-      spec.blockM = dims[0], spec.blockN = dims[1], spec.blockK = dims[2];
-      break;
-    }
-    case 'w': {
-      int64_t dims[2];
-      ok = parseDims(value, dims);
-      spec.warpsM = dims[0], spec.warpsN = dims[1];
-      break;
-    }
     default:
-      return parseError(text, "unknown GEMM field '" + field + "'");
+      ok = *ok ? tile(spec, field.front(), value) : false;
+      if (!ok)
+        return parseError(text, "unknown " + what + " field '" + field + "'");
     }
-    if (!ok)
-      return parseError(text, "malformed GEMM field '" + field + "'");
+    if (!*ok)
+      return parseError(text, "malformed " + what + " field '" + field + "'");
   }
   if (!sawM || !sawN || !sawK)
     return parseError(text, "m, n and k are required");
-  auto resolved = kernels::resolveGemmSpec(spec);
+  auto resolved = resolve(spec);
   if (!resolved)
     return parseError(text, llvm::toString(resolved.takeError()));
   return *resolved;
+}
+
+llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
+  return parseGemmFields<kernels::GemmSpec>(
+      text, "gemm", "GEMM",
+      [](kernels::GemmSpec &spec, char letter, llvm::StringRef value) -> std::optional<bool> {
+        int64_t dims[3] = {0, 0, 0};
+        if (letter == 't') {
+          bool ok = parseDims(value, dims);
+          spec.blockM = dims[0], spec.blockN = dims[1], spec.blockK = dims[2];
+          return ok;
+        }
+        if (letter == 'w') {
+          bool ok = parseDims(value, llvm::MutableArrayRef<int64_t>(dims, 2));
+          spec.warpsM = dims[0], spec.warpsN = dims[1];
+          return ok;
+        }
+        return std::nullopt;
+      },
+      kernels::resolveGemmSpec);
+}
+
+llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
+  return parseGemmFields<kernels::WgmmaGemmSpec>(
+      text, "wgmma", "wgmma GEMM",
+      [](kernels::WgmmaGemmSpec &spec, char letter,
+         llvm::StringRef value) -> std::optional<bool> {
+        if (letter != 't')
+          return std::nullopt;
+        int64_t dims[2] = {0, 0};
+        bool ok = parseDims(value, dims);
+        spec.blockM = dims[0], spec.blockN = dims[1];
+        return ok;
+      },
+      kernels::resolveWgmmaGemmSpec);
+}
+
+/// "attention:f16:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:causal:mask=1x16x4".
+llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  kernels::AttentionSpec spec;
+  if (fields.size() < 2 || (fields[1] != "f32" && fields[1] != "f16"))
+    return parseError(text, "an attention kernel needs f32 or f16 after 'attention:'");
+  spec.element = fields[1] == "f16" ? kernels::AttentionElement::F16
+                                    : kernels::AttentionElement::F32;
+  bool sawScale = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "causal") {
+      spec.causal = true;
+      continue;
+    }
+    auto [key, valueText] = field.split('=');
+    llvm::StringRef value = valueText;
+    bool ok = !value.empty();
+    auto integer = [&](int64_t &out) { ok = ok && !value.getAsInteger(10, out); };
+    if (key == "b") integer(spec.batch);
+    else if (key == "h") integer(spec.heads);
+    else if (key == "q") integer(spec.queries);
+    else if (key == "k") integer(spec.keys);
+    else if (key == "d") integer(spec.headDim);
+    else if (key == "v") integer(spec.valueDim);
+    else if (key == "w") integer(spec.warps);
+    else if (key == "r") integer(spec.rowsPerWarp);
+    else if (key == "g") integer(spec.kvGroup);
+    else if (key == "qo") integer(spec.qOffset);
+    else if (key == "ko") integer(spec.kOffset);
+    else if (key == "vo") integer(spec.vOffset);
+    else if (key == "qe") integer(spec.qElements);
+    else if (key == "ke") integer(spec.kElements);
+    else if (key == "ve") integer(spec.vElements);
+    else if (key == "scale") {
+      double scale = 0;
+      ok = ok && !value.getAsDouble(scale);
+      spec.scale = static_cast<float>(scale);
+      sawScale = true;
+    } else if (key == "mask") {
+      int64_t dims[3];
+      ok = ok && parseDims(value, dims);
+      spec.mask = true;
+      spec.maskGroups = dims[0], spec.maskRows = dims[1], spec.maskDivisor = dims[2];
+    } else if (key == "qs" || key == "ks" || key == "vs") {
+      auto &strides = key == "qs" ? spec.qStrides : key == "ks" ? spec.kStrides : spec.vStrides;
+      ok = ok && parseDims(value, strides);
+    } else {
+      return parseError(text, "unknown attention field '" + field + "'");
+    }
+    if (!ok)
+      return parseError(text, "malformed attention field '" + field + "'");
+  }
+  if (!sawScale && spec.headDim > 0)
+    spec.scale = 1.0f / std::sqrt(static_cast<float>(spec.headDim));
+  auto resolved = kernels::resolveAttentionSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
+llvm::json::Object manifestEntry(const kernels::AttentionSpec &spec) {
+  kernels::AttentionLaunchShape launch = kernels::attentionLaunchShape(spec);
+  kernels::AttentionExtents extents = kernels::attentionExtents(spec);
+  llvm::json::Array params{"q", "k", "v"};
+  if (spec.mask)
+    params.push_back("mask");
+  params.push_back("o");
+  return llvm::json::Object{
+      {"name", kernels::attentionKernelName(spec)},
+      {"op", "attention"},
+      {"method", "simt"},
+      {"element", spec.element == kernels::AttentionElement::F16 ? "f16" : "f32"},
+      {"batch", spec.batch},
+      {"heads", spec.heads},
+      {"queries", spec.queries},
+      {"keys", spec.keys},
+      {"head_dim", spec.headDim},
+      {"value_dim", spec.valueDim},
+      {"kv_group", spec.kvGroup},
+      {"q_strides", llvm::json::Array(spec.qStrides)},
+      {"k_strides", llvm::json::Array(spec.kStrides)},
+      {"v_strides", llvm::json::Array(spec.vStrides)},
+      {"q_offset", spec.qOffset},
+      {"k_offset", spec.kOffset},
+      {"v_offset", spec.vOffset},
+      {"q_elements", spec.qElements},
+      {"k_elements", spec.kElements},
+      {"v_elements", spec.vElements},
+      {"scale", static_cast<double>(spec.scale)},
+      {"causal", spec.causal},
+      {"mask", spec.mask},
+      {"mask_groups", spec.maskGroups},
+      {"mask_rows", spec.maskRows},
+      {"mask_divisor", spec.maskDivisor},
+      {"params", std::move(params)},
+      {"extents", llvm::json::Array{extents.q, extents.k, extents.v, extents.mask, extents.o}},
+      {"grid", llvm::json::Array{launch.gridX, 1, 1}},
+      {"block", llvm::json::Array{launch.blockX, 1, 1}},
+      {"shared_bytes", launch.dynamicSharedBytes}};
 }
 
 llvm::json::Array paramNames(kernels::WeightFormat format, bool bias) {
@@ -172,25 +318,62 @@ llvm::json::Array paramNames(kernels::WeightFormat format, bool bias) {
   return params;
 }
 
+/// The manifest fields both GEMM generators share.
+template <typename Spec, typename Launch>
+llvm::json::Object gemmEntry(const Spec &spec, llvm::StringRef name, llvm::StringRef method,
+                             const Launch &launch, int64_t blockK) {
+  return llvm::json::Object{{"name", name},
+                            {"op", "gemm"},
+                            {"method", method},
+                            {"format", kernels::weightFormatName(spec.format)},
+                            {"m", spec.m},
+                            {"n", spec.n},
+                            {"k", spec.k},
+                            {"group_size", spec.groupSize},
+                            {"bias", spec.bias},
+                            {"block_tile", llvm::json::Array{spec.blockM, spec.blockN, blockK}},
+                            {"stages", spec.stages},
+                            {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
+                            {"block", llvm::json::Array{launch.blockX, 1, 1}},
+                            {"shared_bytes", launch.dynamicSharedBytes}};
+}
+
 llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
-  kernels::GemmLaunchShape launch = kernels::gemmLaunchShape(spec);
-  return llvm::json::Object{
-      {"name", kernels::gemmKernelName(spec)},
-      {"op", "gemm"},
-      {"method", "mma_sync"},
-      {"format", kernels::weightFormatName(spec.format)},
-      {"m", spec.m},
-      {"n", spec.n},
-      {"k", spec.k},
-      {"group_size", spec.groupSize},
-      {"bias", spec.bias},
-      {"block_tile", llvm::json::Array{spec.blockM, spec.blockN, spec.blockK}},
-      {"warps", llvm::json::Array{spec.warpsM, spec.warpsN}},
-      {"stages", spec.stages},
-      {"params", paramNames(spec.format, spec.bias)},
-      {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
-      {"block", llvm::json::Array{launch.blockX, 1, 1}},
-      {"shared_bytes", launch.dynamicSharedBytes}};
+  llvm::json::Object entry = gemmEntry(spec, kernels::gemmKernelName(spec), "mma_sync",
+                                       kernels::gemmLaunchShape(spec), spec.blockK);
+  entry["warps"] = llvm::json::Array{spec.warpsM, spec.warpsN};
+  entry["params"] = paramNames(spec.format, spec.bias);
+  return entry;
+}
+
+/// A TMA tensor map the loader must encode (WgmmaGemm.h lists the fields):
+/// `cols` and `box` count elements of `dtype` (f16, or u8 bytes).
+llvm::json::Object tensorMapEntry(const kernels::WgmmaGemmSpec &spec, bool isWeight) {
+  kernels::WgmmaTensorMapBox box = kernels::wgmmaTensorMapBox(spec, isWeight);
+  bool bytes = isWeight && spec.format != kernels::WeightFormat::F16;
+  int64_t cols = bytes ? spec.k * kernels::weightBits(spec.format) / 8 : spec.k;
+  return llvm::json::Object{{"param", isWeight ? "w_map" : "x_map"},
+                            {"rows", isWeight ? spec.n : spec.m},
+                            {"cols", cols},
+                            {"box", llvm::json::Array{box.cols, box.rows}},
+                            {"dtype", bytes ? "u8" : "f16"},
+                            {"swizzle", box.swizzle128B ? "128B" : "none"}};
+}
+
+llvm::json::Object manifestEntry(const kernels::WgmmaGemmSpec &spec) {
+  llvm::json::Array params{"x_map", "w_map"};
+  if (spec.format != kernels::WeightFormat::F16)
+    params.push_back("scales");
+  if (spec.bias)
+    params.push_back("bias");
+  params.push_back("y");
+  llvm::json::Object entry =
+      gemmEntry(spec, kernels::wgmmaGemmKernelName(spec), "wgmma_tma",
+                kernels::wgmmaGemmLaunchShape(spec), kernels::kWgmmaBlockK);
+  entry["params"] = std::move(params);
+  entry["tensor_maps"] =
+      llvm::json::Array{tensorMapEntry(spec, false), tensorMapEntry(spec, true)};
+  return entry;
 }
 
 llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
@@ -228,9 +411,27 @@ int main(int argc, char **argv) {
     return fail("unsupported --gpu-arch=" + gpuArch + "; expected one of " +
                 gpu_target::supportedGpuArchList());
 
-  using KernelSpec = std::variant<kernels::GemvSpec, kernels::GemmSpec>;
+  using KernelSpec =
+      std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
+                   kernels::AttentionSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
+    if (llvm::StringRef(text).starts_with("wgmma:")) {
+      if (auto err = kernels::checkWgmmaArch(gpuArch))
+        return fail("--kernel=" + text + ": " + llvm::toString(std::move(err)));
+      auto spec = parseWgmmaSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
+    if (llvm::StringRef(text).starts_with("attention:")) {
+      auto spec = parseAttentionSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
     if (llvm::StringRef(text).starts_with("gemm:")) {
       auto spec = parseGemmSpec(text);
       if (!spec)
@@ -258,8 +459,13 @@ int main(int argc, char **argv) {
   for (const KernelSpec &request : specs) {
     std::string name = std::visit(
         [](const auto &spec) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+          using Spec = std::decay_t<decltype(spec)>;
+          if constexpr (std::is_same_v<Spec, kernels::GemmSpec>)
             return kernels::gemmKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
+            return kernels::wgmmaGemmKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
+            return kernels::attentionKernelName(spec);
           else
             return kernels::gemvKernelName(spec);
         },
@@ -268,8 +474,13 @@ int main(int argc, char **argv) {
       return fail("kernel " + name + " was requested twice");
     std::visit(
         [&](const auto &spec) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(spec)>, kernels::GemmSpec>)
+          using Spec = std::decay_t<decltype(spec)>;
+          if constexpr (std::is_same_v<Spec, kernels::GemmSpec>)
             kernels::buildGemmKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::WgmmaGemmSpec>)
+            kernels::buildWgmmaGemmKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
+            kernels::buildAttentionKernel(builder, gpuModule, spec);
           else
             kernels::buildGemvKernel(builder, gpuModule, spec);
           manifest.push_back(manifestEntry(spec));

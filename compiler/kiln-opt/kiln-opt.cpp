@@ -3,6 +3,7 @@
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Lowering/CompressionPasses.h"
 #include "kiln/Lowering/CudaCodegenPasses.h"
+#include "kiln/Lowering/CudaAttentionPasses.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
@@ -23,6 +24,7 @@ int main(int argc, char **argv) {
   kiln::registerKilnCudaPasses();
   kiln::registerKilnCudaCodegenPasses();
   kiln::registerKilnCudaLibraryPasses();
+  kiln::registerKilnCudaAttentionPasses();
   kiln::registerCudaPipelines();
 
   mlir::DialectRegistry registry;

@@ -4,6 +4,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <numeric>
+
 using namespace mlir;
 
 namespace kiln::kernels {
@@ -39,13 +41,37 @@ public:
     return arith::SubFOp::create(b, loc, halves, splatF16(1024.0 + bias));
   }
 
+  Value asHalves(Value words) {
+    return vector::BitCastOp::create(b, loc, VectorType::get({8}, b.getF16Type()), words);
+  }
+  /// Bits 0-3 of each 16-bit half as 1024 + (q + 8), minus 1032.
+  Value lowNibbleCodes(Value words) {
+    Value biased = arith::XOrIOp::create(b, loc, bitAnd(words, 0x000F000Fu),
+                                         splatI32(0x64086408u));
+    return arith::SubFOp::create(b, loc, asHalves(biased), splatF16(1032.0));
+  }
+  /// Bits 4-7 of each 16-bit half as 1024 + 16 (q + 8), times 1/16 minus 72.
+  Value highNibbleCodes(Value words) {
+    Value biased = arith::XOrIOp::create(b, loc, bitAnd(words, 0x00F000F0u),
+                                         splatI32(0x64806480u));
+    return vector::FMAOp::create(b, loc, asHalves(biased), splatF16(1.0 / 16.0),
+                                 splatF16(-72.0));
+  }
+
   DequantizedChunk int4(Value chunk) {
-    // Word j holds codes 8j..8j+7, nibble i = code 8j+i. Masking nibbles
-    // i and i+4 of every word gives an f16 pair (code 8j+i, code 8j+i+4).
+    // Word j holds codes 8j..8j+7, nibble i = code 8j+i. Nibbles i and i+4
+    // of a word sit at the same place in its two 16-bit halves, so one mask
+    // gives an f16 pair (code 8j+i, code 8j+i+4): the low nibble of a byte
+    // as 1024 + u, the high one as 1024 + 16u. XOR-ing 8 into the nibble
+    // (folded into the mask's lop3) turns the two's-complement code q into
+    // u = q + 8; one f16x2 sub (or fma by 1/16) then leaves q exactly. Only
+    // the odd bytes need a shift: 4 shifts, 16 lop3 and 16 f16x2 ops a chunk.
     DequantizedChunk out;
-    Value biased = arith::XOrIOp::create(b, loc, chunk, splatI32(0x88888888u));
+    Value shifted = shiftRight(chunk, 8);
     for (int64_t i = 0; i < 4; ++i) {
-      out.weights.push_back(toSigned(bitAnd(shiftRight(biased, 4 * i), 0x000F000Fu), 8));
+      Value source = i < 2 ? chunk : shifted;
+      bool highNibble = i % 2 == 1;
+      out.weights.push_back(highNibble ? highNibbleCodes(source) : lowNibbleCodes(source));
       SmallVector<int64_t, 8> pos;
       for (int64_t word = 0; word < 4; ++word) {
         pos.push_back(8 * word + i);
@@ -122,5 +148,37 @@ Value gatherActivations(OpBuilder &b, Location loc, ArrayRef<Value> vectors,
   return vector::ShuffleOp::create(b, loc, low, high,
                                    ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
 }
+
+SmallVector<Value> dequantizeChunkInKOrder(OpBuilder &b, Location loc, WeightFormat format,
+                                           Value chunkValue) {
+  DequantizedChunk chunk = dequantizeChunk(b, loc, format, chunkValue);
+  // Reorders the f16 vectors (lanes in DequantizedChunk order) into
+  // vectors of consecutive K positions.
+  constexpr int64_t kHalvesPerVector = 8;
+  SmallVector<Value> parts(chunk.weights.begin(), chunk.weights.end());
+  // Concatenate all sources into one vector: lane (s * 8 + l) = source s, lane l.
+  while (parts.size() > 1) {
+    SmallVector<Value> joined;
+    for (size_t i = 0; i < parts.size(); i += 2) {
+      int64_t width = cast<VectorType>(parts[i].getType()).getNumElements();
+      SmallVector<int64_t> mask(2 * width);
+      std::iota(mask.begin(), mask.end(), 0);
+      joined.push_back(vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
+    }
+    parts = joined;
+  }
+  int64_t count = chunk.weights.size() * kHalvesPerVector;
+  SmallVector<int64_t> sourceOf(count);
+  for (auto [s, positions] : llvm::enumerate(chunk.positions))
+    for (auto [l, p] : llvm::enumerate(positions))
+      sourceOf[p] = s * kHalvesPerVector + l;
+  SmallVector<Value> out;
+  for (int64_t first = 0; first < count; first += kHalvesPerVector) {
+    ArrayRef<int64_t> mask(sourceOf.data() + first, kHalvesPerVector);
+    out.push_back(vector::ShuffleOp::create(b, loc, parts[0], parts[0], mask));
+  }
+  return out;
+}
+
 
 } // namespace kiln::kernels

@@ -26,6 +26,11 @@ struct DequantizedChunk {
 DequantizedChunk dequantizeChunk(mlir::OpBuilder &b, mlir::Location loc,
                                  WeightFormat format, mlir::Value chunk);
 
+/// dequantizeChunk's vectors reordered into vector<8xf16> values of
+/// consecutive K positions (codes, not yet scaled): 2 for Int8, 4 for Int4.
+llvm::SmallVector<mlir::Value> dequantizeChunkInKOrder(mlir::OpBuilder &b, mlir::Location loc,
+                                                       WeightFormat format, mlir::Value chunk);
+
 /// Gathers the activations at chunk `positions` (8 of them) out of the
 /// chunk's consecutive vector<8xf16> activation vectors.
 mlir::Value gatherActivations(mlir::OpBuilder &b, mlir::Location loc,

@@ -20,6 +20,7 @@
 #include "kiln/Kernels/Gemm.h"
 
 #include "Dequant.h"
+#include "GemmCommon.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -30,7 +31,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <numeric>
 
 using namespace mlir;
 
@@ -328,35 +328,6 @@ SmallVector<Value> GemmEmitter::loadScales(Value kTile) {
   return out;
 }
 
-/// Reorders a dequantized chunk's f16 vectors (lanes in DequantizedChunk
-/// order) into vectors of consecutive K positions.
-static SmallVector<Value> naturalOrder(OpBuilder &b, Location loc,
-                                       const DequantizedChunk &chunk) {
-  SmallVector<Value> parts(chunk.weights.begin(), chunk.weights.end());
-  // Concatenate all sources into one vector: lane (s * 8 + l) = source s, lane l.
-  while (parts.size() > 1) {
-    SmallVector<Value> joined;
-    for (size_t i = 0; i < parts.size(); i += 2) {
-      int64_t width = cast<VectorType>(parts[i].getType()).getNumElements();
-      SmallVector<int64_t> mask(2 * width);
-      std::iota(mask.begin(), mask.end(), 0);
-      joined.push_back(vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
-    }
-    parts = joined;
-  }
-  int64_t count = chunk.weights.size() * kChunkHalves;
-  SmallVector<int64_t> sourceOf(count);
-  for (auto [s, positions] : llvm::enumerate(chunk.positions))
-    for (auto [l, p] : llvm::enumerate(positions))
-      sourceOf[p] = s * kChunkHalves + l;
-  SmallVector<Value> out;
-  for (int64_t first = 0; first < count; first += kChunkHalves) {
-    ArrayRef<int64_t> mask(sourceOf.data() + first, kChunkHalves);
-    out.push_back(vector::ShuffleOp::create(b, loc, parts[0], parts[0], mask));
-  }
-  return out;
-}
-
 void GemmEmitter::dequantizeStage(Value stage, Value slot, ArrayRef<Value> tileScales) {
   int64_t raw = rawChunksPerRow(spec);
   int64_t halvesPerRaw = elementsPerChunk(spec.format) / kChunkHalves;
@@ -364,8 +335,7 @@ void GemmEmitter::dequantizeStage(Value stage, Value slot, ArrayRef<Value> tileS
   forEachChunk(spec.blockN * raw, [&](Value c, int64_t j) {
     Value row = divu(c, raw), chunk = remu(c, raw);
     Value packed = memref::LoadOp::create(b, loc, rawRingVectors, ValueRange{stage, row, chunk});
-    SmallVector<Value> halves =
-        naturalOrder(b, loc, dequantizeChunk(b, loc, spec.format, packed));
+    SmallVector<Value> halves = dequantizeChunkInKOrder(b, loc, spec.format, packed);
     Value scale = vector::BroadcastOp::create(b, loc, f16Vector, tileScales[j]);
     for (auto [v, codes] : llvm::enumerate(halves)) {
       Value weights = arith::MulFOp::create(b, loc, codes, scale);
@@ -451,21 +421,8 @@ void GemmEmitter::storeOutputs(ArrayRef<Value> accs) {
 }
 
 void GemmEmitter::placeBlock() {
-  // Blocks run roughly in launch order. Walking N fastest over all of M
-  // would stream every weight tile from DRAM once per M tile; instead
-  // consecutive blocks cover a group of kGroupM M tiles for each N tile, so
-  // a wave shares its weight tiles and a few M tiles of x in L2.
-  constexpr int64_t kGroupM = 8;
-  int64_t tilesM = (spec.m + spec.blockM - 1) / spec.blockM, tilesN = spec.n / spec.blockN;
-  Value linear = add(mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), tilesN),
-                     gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
-  Value group = divu(linear, kGroupM * tilesN);
-  Value firstM = mul(group, kGroupM);
-  Value groupRows = arith::MinUIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, index(tilesM), firstM), index(kGroupM));
-  Value inGroup = remu(linear, kGroupM * tilesN);
-  Value tileM = add(firstM, arith::RemUIOp::create(b, loc, inGroup, groupRows));
-  Value tileN = arith::DivUIOp::create(b, loc, inGroup, groupRows);
+  auto [tileM, tileN] = groupedTileOrder(b, loc, (spec.m + spec.blockM - 1) / spec.blockM,
+                                         spec.n / spec.blockN);
   mBase = mul(tileM, spec.blockM);
   nBase = mul(tileN, spec.blockN);
 }
@@ -593,28 +550,10 @@ SmallVector<Value> GemmEmitter::emitQuantizedLoop() {
 }
 
 
-/// The gpu-to-nvvm lowering of gpu.dynamic_shared_memory reuses a zero-size
-/// 16-byte-aligned shared global when the module has one. Its own is
-/// internal, which NVPTX demotes into a 1-byte static shared variable of the
-/// kernel; declared external, it is the `.extern .shared` array the dynamic
-/// shared memory of a launch is addressed through.
-void declareDynamicShared(OpBuilder &builder, gpu::GPUModuleOp module) {
-  constexpr llvm::StringLiteral kName = "kiln_dynamic_shared";
-  if (module.lookupSymbol(kName))
-    return;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(module.getBody());
-  LLVM::GlobalOp::create(builder, module.getLoc(),
-                         LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
-                         /*isConstant=*/false, LLVM::Linkage::External, kName, Attribute(),
-                         /*alignment=*/16, /*addrSpace=*/3);
-}
-
 } // namespace
 
 gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                const GemmSpec &spec) {
-  MLIRContext *ctx = builder.getContext();
   Location loc = module.getLoc();
   Type f16 = builder.getF16Type();
   auto f16Pair = VectorType::get({2}, f16);
@@ -631,16 +570,8 @@ gpu::GPUFuncOp buildGemmKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   args.push_back(MemRefType::get({spec.m, spec.n / 2}, f16Pair));
 
   OpBuilder::InsertionGuard guard(builder);
-  declareDynamicShared(builder, module);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, loc, gemmKernelName(spec),
-                                     FunctionType::get(ctx, args, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder.getUnitAttr());
-  GemmLaunchShape launch = gemmLaunchShape(spec);
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(launch.blockX), 1, 1}));
-  for (unsigned i = 0; i < args.size(); ++i)
-    func.setArgAttr(i, "llvm.noalias", builder.getUnitAttr());
+  auto func = createGemmKernelFunc(builder, module, gemmKernelName(spec), args,
+                                   gemmLaunchShape(spec).blockX, /*firstNoAlias=*/0);
   GemmEmitter(builder, loc, spec).emit(func);
   return func;
 }

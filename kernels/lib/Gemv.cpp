@@ -1,6 +1,7 @@
 //===- Gemv.cpp - weight-only quantized GEMV kernel generator -------------===//
 #include "kiln/Kernels/Gemv.h"
 #include "Dequant.h"
+#include "KernelSupport.h"
 #include "MmaGemv.h"
 
 #include "kiln/Dialect/Codec.h"
@@ -107,8 +108,9 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
     return specError("persistent block count must not be negative");
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
-    // that reuse most. The choice must divide N.
-    int64_t preferred = spec.m >= 8 ? 2 : 4;
+    // that reuse most, but at M <= 2 two rows (8 chunks each in flight) were
+    // fastest on the H100 (bench/NOTES.md). The choice must divide N.
+    int64_t preferred = spec.m >= 8 || spec.m <= 2 ? 2 : 4;
     spec.rowsPerWarp = 1;
     for (int64_t rows = preferred; rows > 1; rows /= 2)
       if (spec.n % rows == 0) {
@@ -178,10 +180,19 @@ public:
 private:
   Value index(int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); }
 
-  /// Per (chunk, row) 16-byte weight vectors and f32 scales, [c * rows + r].
+  /// Per (chunk, row) 16-byte weight vectors and f32 scales, [c * rows + r];
+  /// optionally the first chunk's activation vectors (activationsOf).
   struct LoadedChunks {
-    SmallVector<Value> weights, scales;
+    SmallVector<Value> weights, scales, firstActivations;
   };
+  /// The activation vectors meeting chunk `chunk`, [m * vectorsPerChunk + v].
+  SmallVector<Value> activationsOf(Value chunk);
+  /// How many chunks ahead of their use activations are loaded: as many as
+  /// about 64 registers hold (0: at their use, for large batches).
+  int64_t activationLookahead() const {
+    int64_t registersPerChunk = spec.m * (chunkElems / 8) * 4;
+    return std::max<int64_t>(0, 64 / registersPerChunk - 1);
+  }
   /// Issues the loads of the given per-lane chunks of rows firstRow.. ; when
   /// `tailActive` is set, the last chunk is zeroed on lanes where it is false.
   LoadedChunks loadChunks(Value firstRow, ArrayRef<Value> chunkIndices, Value tailActive);
@@ -194,6 +205,8 @@ private:
   /// The persistent, software-pipelined form (spec.persistentBlocks > 0).
   void emitPersistent(Value globalWarp);
   Value warpSum(Value value);
+  /// The f32 sum of a chunk's f16 partial products (vector<8xf16>).
+  Value widenAndSum(Value partial);
 
   OpBuilder &b;
   Location loc;
@@ -238,8 +251,23 @@ GemvEmitter::LoadedChunks GemvEmitter::loadChunks(Value firstRow,
       }
     }
   }
-
+  // The first chunk's activations travel with the weights; later ones are
+  // loaded one chunk ahead of their use (computeChunks).
+  if (!chunkIndices.empty() && activationLookahead() > 0)
+    loaded.firstActivations = activationsOf(chunkIndices.front());
   return loaded;
+}
+
+SmallVector<Value> GemvEmitter::activationsOf(Value chunk) {
+  int64_t vectorsPerChunk = chunkElems / 8;
+  Value firstVector = arith::MulIOp::create(b, loc, chunk, index(vectorsPerChunk));
+  SmallVector<Value> vectors;
+  for (int64_t m = 0; m < spec.m; ++m)
+    for (int64_t v = 0; v < vectorsPerChunk; ++v) {
+      Value col = arith::AddIOp::create(b, loc, firstVector, index(v));
+      vectors.push_back(memref::LoadOp::create(b, loc, x, ValueRange{index(m), col}));
+    }
+  return vectors;
 }
 
 SmallVector<Value> GemvEmitter::computeChunks(ArrayRef<Value> chunkIndices,
@@ -252,23 +280,28 @@ SmallVector<Value> GemvEmitter::computeChunks(ArrayRef<Value> chunkIndices,
   SmallVector<Value> result(accs.begin(), accs.end());
   auto f32Vec = VectorType::get({8}, b.getF32Type());
   int64_t vectorsPerChunk = chunkElems / 8;
+  // Activations are L1/L2 hits whose latency would otherwise stall every
+  // chunk: they are loaded `ahead` chunks before their use.
+  size_t ahead = size_t(activationLookahead());
+  SmallVector<SmallVector<Value>> activations(chunkIndices.size());
+  for (size_t c = 0; c < std::min(ahead, chunkIndices.size()); ++c)
+    activations[c] = c == 0 && !loaded.firstActivations.empty()
+                         ? loaded.firstActivations
+                         : activationsOf(chunkIndices[c]);
   for (auto [c, chunk] : llvm::enumerate(chunkIndices)) {
+    if (c + ahead < chunkIndices.size())
+      activations[c + ahead] = activationsOf(chunkIndices[c + ahead]);
     SmallVector<DequantizedChunk> dequantized;
     for (int64_t r = 0; r < rows; ++r)
       dequantized.push_back(
           dequantizeChunk(b, loc, spec.format, weightChunks[c * rows + r]));
-    Value firstVector = arith::MulIOp::create(b, loc, chunk, index(vectorsPerChunk));
     for (int64_t m = 0; m < spec.m; ++m) {
-      SmallVector<Value> activations;
-      for (int64_t v = 0; v < vectorsPerChunk; ++v) {
-        Value col = arith::AddIOp::create(b, loc, firstVector, index(v));
-        activations.push_back(
-            memref::LoadOp::create(b, loc, x, ValueRange{index(m), col}));
-      }
+      ArrayRef<Value> chunkActivations =
+          ArrayRef<Value>(activations[c]).slice(m * vectorsPerChunk, vectorsPerChunk);
       const DequantizedChunk &layout = dequantized.front();
       SmallVector<Value> gathered;
       for (const auto &positions : layout.positions)
-        gathered.push_back(gatherActivations(b, loc, activations, positions));
+        gathered.push_back(gatherActivations(b, loc, chunkActivations, positions));
       for (int64_t r = 0; r < rows; ++r) {
         Value &acc = result[m * rows + r];
         const DequantizedChunk &dq = dequantized[r];
@@ -285,8 +318,7 @@ SmallVector<Value> GemvEmitter::computeChunks(ArrayRef<Value> chunkIndices,
         Value partial = arith::MulFOp::create(b, loc, dq.weights[0], gathered[0]);
         for (size_t i = 1; i < dq.weights.size(); ++i)
           partial = vector::FMAOp::create(b, loc, dq.weights[i], gathered[i], partial);
-        Value wide = arith::ExtFOp::create(b, loc, f32Vec, partial);
-        chunkSum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, wide);
+        chunkSum = widenAndSum(partial);
         // mul + add: NVPTX contracts it into one fma.rn.f32 (math.fma would
         // become a libdevice call).
         auto contract = arith::FastMathFlags::contract;
@@ -297,6 +329,29 @@ SmallVector<Value> GemvEmitter::computeChunks(ArrayRef<Value> chunkIndices,
     }
   }
   return result;
+}
+
+Value GemvEmitter::widenAndSum(Value partial) {
+  // int4: the f16x2 lanes are first added pairwise down to one pair (16
+  // products of codes within +-8 per f16 sum), leaving 2 widenings and one
+  // f32 add instead of 8 and 7. int8 codes (+-128) keep 2 products per f16
+  // sum: their f16 range is used up far sooner.
+  if (spec.format == WeightFormat::Int4) {
+    for (int64_t width = 4; width >= 2; width /= 2) {
+      SmallVector<int64_t> lowLanes, highLanes;
+      for (int64_t lane = 0; lane < width; ++lane) {
+        lowLanes.push_back(lane);
+        highLanes.push_back(width + lane);
+      }
+      Value low = vector::ShuffleOp::create(b, loc, partial, partial, lowLanes);
+      Value high = vector::ShuffleOp::create(b, loc, partial, partial, highLanes);
+      partial = arith::AddFOp::create(b, loc, low, high);
+    }
+  }
+  auto wideType = VectorType::get(cast<VectorType>(partial.getType()).getShape(),
+                                  b.getF32Type());
+  Value wide = arith::ExtFOp::create(b, loc, wideType, partial);
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, wide);
 }
 
 SmallVector<Value> GemvEmitter::accumulate(ArrayRef<Value> chunkIndices,
@@ -373,15 +428,9 @@ void GemvEmitter::emitPersistent(Value globalWarp) {
 }
 
 Value GemvEmitter::warpSum(Value value) {
-  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
-  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
-    Value off = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    Value other = gpu::ShuffleOp::create(b, loc, value, off, width,
-                                         gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    value = arith::AddFOp::create(b, loc, value, other);
-  }
-  return value;
+  return warpReduce(b, loc, value, [&](Value l, Value r) -> Value {
+    return arith::AddFOp::create(b, loc, l, r);
+  });
 }
 
 void GemvEmitter::emit(gpu::GPUFuncOp func) {

@@ -27,7 +27,7 @@
 // CHECK: %[[YBUF:.*]] = memref.alloc() : memref<16xi8>
 // CHECK: %[[YH:.*]] = memref.view %[[YBUF]][%{{.*}}][] : memref<16xi8> to memref<1x8xf16>
 // CHECK: %[[Y:.*]] = memref.view %[[YBUF]][%{{.*}}][] : memref<16xi8> to memref<1x8xf16>
-// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT4:gemv_int4_g32_m1_n8_k64_r4u[0-9]+w4]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[XVEC]] : memref<1x8xvector<8xf16>>, %[[W]] : memref<8x2xvector<4xi32>>, %[[S]] : memref<8x2xf16>, %[[Y]] : memref<1x8xf16>)
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT4:gemv_int4_g32_m1_n8_k64_r2u[0-9]+w4]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[XVEC]] : memref<1x8xvector<8xf16>>, %[[W]] : memref<8x2xvector<4xi32>>, %[[S]] : memref<8x2xf16>, %[[Y]] : memref<1x8xf16>)
 // CHECK: %[[YT:.*]] = bufferization.to_tensor %[[YH]] restrict : memref<1x8xf16> to tensor<1x8xf16>
 // CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[YT]], %arg1 : tensor<1x8xf16>, tensor<8xf32>) outs(%{{.*}} : tensor<1x8xf32>)
 // CHECK: arith.extf
@@ -40,13 +40,13 @@ func.func @int4_group32(%x: tensor<1x64xf32>, %b: tensor<8xf32>) -> tensor<1x8xf
   return %y : tensor<1x8xf32>
 }
 
-// int8 per output channel, M = 2 x 4 = 8 (SIMT: the tensor-core GEMV is off
-// until its PTX lowers in the CUDA target); the [2, 4, K] input is collapsed
-// to [8, K] and the result expanded.
+// int8 per output channel, M = 2 x 4 = 8: the tensor-core GEMV, K split over
+// the 8 warps of a block (256 threads); the [2, 4, K] input is collapsed to
+// [8, K] and the result expanded.
 // CHECK-LABEL: func.func @int8_channel
 // CHECK: tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x4x64xf32> into tensor<8x64xf32>
 // CHECK: memref.get_global @kiln_library_scales_{{[0-9]+}} : memref<8x1xf16>
-// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT8:gemv_int8_g64_m8_n8_k64_r2u2w4]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT8:gemv_tc_int8_g64_m8_n8_k64_r8u4w8s8]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
 // CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 4, 8] : tensor<8x8xf32> into tensor<2x4x8xf32>
 func.func @int8_channel(%x: tensor<2x4x64xf32>) -> tensor<2x4x8xf32> {
   %w = kiln.weight payload(dense<-3> : tensor<512xi8>) scales(dense<0.25> : tensor<8xf32>)

@@ -2,7 +2,7 @@
 # Every kernel shape the generators produce must assemble with ptxas for each
 # architecture we ship (sm_80, sm_90a): both GEMV methods and the GEMM, all
 # formats, batches 1..2048, K tails (11008), odd batch sizes and per-channel
-# scales.
+# scales; the fused attention kernel; the sm_90a-only wgmma GEMM.
 # Usage: ptxas-assemble.sh KILN_KERNELGEN PTXAS
 set -euo pipefail
 gen=$1
@@ -30,6 +30,13 @@ for fmt in f16 int8:g0 int4:g128; do
   specs+=(--kernel="gemm:$f:m17:n4096:k4096$g:t128x128x32:w2x4:s4")
   specs+=(--kernel="gemm:$f:m2048:n4096:k4096$g:t256x128x32:w4x2:s3:bias")
 done
+# Fused attention: f32 and f16, head dims 16 / 64 / 128 / 256, partial
+# query and key tiles, masks of each broadcast, causal, strided operands.
+specs+=(--kernel="attention:f32:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:mask=1x16x4")
+specs+=(--kernel="attention:f16:b=2:h=12:q=100:k=77:d=64:v=64:scale=0.125:causal:mask=2x1x12")
+specs+=(--kernel="attention:f16:b=1:h=8:q=512:k=512:d=128:v=128:causal")
+specs+=(--kernel="attention:f32:b=3:h=2:q=9:k=33:d=256:v=256:w=2:r=2:mask=6x9x1")
+specs+=(--kernel="attention:f32:b=1:h=4:q=16:k=16:d=16:v=16:qs=0x16x192x1:ks=0x16x192x1:vs=0x16x192x1:ko=64:vo=128:qe=3072:ke=3072:ve=3072")
 for arch in sm_80 sm_90a; do
   "$gen" "${specs[@]}" --gpu-arch=$arch --emit=cubin -o "$work/$arch.cubin" \
     --manifest="$work/$arch.json"
@@ -38,3 +45,17 @@ for arch in sm_80 sm_90a; do
   echo "ptxas-assemble: $n kernels assembled for $arch"
   [[ $n -eq ${#specs[@]} ]]
 done
+# Hopper TMA + wgmma GEMMs: sm_90a only (the generator refuses other archs).
+wgmma=()
+for fmt in f16 int8:g0 int4:g128; do
+  for tile in t128x256 t128x128:s3 t64x128:s8 t64x64:s4; do
+    wgmma+=(--kernel="wgmma:$fmt:m2048:n4096:k11008:$tile")
+    wgmma+=(--kernel="wgmma:$fmt:m130:n11008:k4096:$tile:bias")
+  done
+done
+"$gen" "${wgmma[@]}" --gpu-arch=sm_90a --emit=cubin -o "$work/wgmma.cubin" \
+  --manifest="$work/wgmma.json"
+test -s "$work/wgmma.cubin"
+n=$(grep -c '"name"' "$work/wgmma.json")
+echo "ptxas-assemble: $n wgmma kernels assembled for sm_90a"
+[[ $n -eq ${#wgmma[@]} ]]

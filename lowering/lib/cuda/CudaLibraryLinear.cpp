@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LibraryLinearPlan.h"
+#include "ReasonList.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/LayerName.h"
 #include "kiln/Lowering/WeightBuilder.h"
@@ -225,20 +226,6 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
     weight->erase();
 }
 
-/// "M = 32 > 16: fc1 (Gemm), fc2 (Gemm); zero points (...): fc3 (MatMul)",
-/// reasons in order of first appearance.
-std::string describeFallbacks(ArrayRef<std::pair<std::string, std::string>> fallbacks) {
-  llvm::MapVector<llvm::StringRef, std::string> layersByReason;
-  for (const auto &[layer, reason] : fallbacks) {
-    std::string &layers = layersByReason[reason];
-    layers += (layers.empty() ? "" : ", ") + layer;
-  }
-  std::string text;
-  for (const auto &[reason, layers] : layersByReason)
-    text += (text.empty() ? "" : "; ") + reason.str() + ": " + layers;
-  return text;
-}
-
 struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
   using Base::Base;
 
@@ -270,7 +257,7 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
              << " linear layers run on library kernels (f16 activations"
              << (rounded ? ", f32 weights rounded to f16)" : ")");
       if (!fallbacks.empty())
-        remark << "; generic kernels for " << describeFallbacks(fallbacks);
+        remark << "; generic kernels for " << listByReason(fallbacks);
     }
     if (routed.empty())
       return;

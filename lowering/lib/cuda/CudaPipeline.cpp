@@ -1,4 +1,5 @@
 //===- CudaPipeline.cpp - kiln IR to host launches plus GPU kernels ------===//
+#include "kiln/Lowering/CudaAttentionPasses.h"
 #include "kiln/Lowering/CudaCodegenPasses.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
@@ -59,6 +60,11 @@ void buildCudaLoweringPipeline(OpPassManager &pm, const CudaLoweringOptions &opt
     CudaLibraryLinearOptions library;
     library.f32Weights = options.f16Activations;
     pm.addPass(createCudaLibraryLinear(library));
+    // Attention chains become one flash-style kernel each (kernels/Attention.h)
+    // before the softmax and contractions turn into separate kernels.
+    CudaFuseAttentionOptions attention;
+    attention.f16 = options.f16Activations;
+    pm.addPass(createCudaFuseAttention(attention));
   }
   buildCudaLoopsPipeline(pm, options);
   addKernelFormation(pm);

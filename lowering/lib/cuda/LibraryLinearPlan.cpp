@@ -204,15 +204,13 @@ llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
   return gemmKernel(*resolved);
 }
 
-/// The fastest tiling that the generator accepts: SIMT. The tensor-core
-/// GEMV (faster for M >= 8, bench/NOTES.md v5) is off: its workgroup
-/// attribution does not survive the CUDA target's PTX lowering yet
-/// (unrealized_conversion_cast); `tensorCoreGemv` turns it back on.
-constexpr bool tensorCoreGemv = false;
-
+/// The fastest tiling that the generator accepts: for M >= 8 the
+/// tensor-core GEMV (K split over the 8 warps of a block, then without the
+/// split; faster than SIMT there, bench/NOTES.md v5), else or when it
+/// refuses the shape, SIMT.
 llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
   SmallVector<GemvSpec> candidates;
-  if (tensorCoreGemv && shape.m >= 8) {
+  if (shape.m >= 8) {
     GemvSpec split = shape;
     split.method = GemvMethod::MmaSync;
     split.warpsPerBlock = 8;

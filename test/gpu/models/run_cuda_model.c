@@ -39,6 +39,7 @@ static struct {
   int (*cuStreamCreate)(void **, unsigned);
   int (*cuStreamSynchronize)(void *);
   int (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  int (*cuMemFree)(CUdeviceptr);
 } cu;
 
 #define MAX_TENSORS 64
@@ -79,10 +80,28 @@ static int load_driver(void) {
   *(void **)&cu.cuStreamCreate = dlsym(driver, "cuStreamCreate");
   *(void **)&cu.cuStreamSynchronize = dlsym(driver, "cuStreamSynchronize");
   *(void **)&cu.cuMemsetD8 = dlsym(driver, "cuMemsetD8_v2");
+  *(void **)&cu.cuMemFree = dlsym(driver, "cuMemFree_v2");
   int device = 0;
   void *context = NULL;
-  return cu.cuInit && cu.cuInit(0) == 0 && cu.cuDeviceGet(&device, 0) == 0 &&
+  return cu.cuInit && cu.cuMemFree && cu.cuInit(0) == 0 && cu.cuDeviceGet(&device, 0) == 0 &&
          cu.cuDevicePrimaryCtxRetain(&context, device) == 0 && cu.cuCtxSetCurrent(context) == 0;
+}
+
+/* Fills up to 1 GiB of device memory with 0xFF bytes (NaN in f16/f32, -1 in
+ * integers) and frees it, so the model's arena most likely starts out
+ * poisoned: a kernel that reads bytes nothing wrote gets NaN outputs or
+ * out-of-range indices every time, not only after another process left
+ * unlucky data behind. */
+static void poison_device_memory(void) {
+  for (size_t bytes = (size_t)1 << 30; bytes >= ((size_t)1 << 24); bytes /= 2) {
+    CUdeviceptr block = 0;
+    if (cu.cuMemAlloc(&block, bytes) != 0)
+      continue;
+    cu.cuMemsetD8(block, 0xff, bytes);
+    cu.cuCtxSynchronize();
+    cu.cuMemFree(block);
+    return;
+  }
 }
 
 static size_t dtype_bytes(int32_t dtype) {
@@ -213,6 +232,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "run_cuda_model: no usable CUDA driver or device\n");
     return 77;
   }
+  poison_device_memory();
   kiln_status status = create(&model);
   if (status != KILN_OK) {
     fprintf(stderr, "create: %s: %s\n", kiln_status_name(status), last_error());
@@ -238,9 +258,15 @@ int main(int argc, char **argv) {
     out[i] = outputs[i].tensor;
   }
   run_fn run = (run_fn)symbol(lib, prefix, "run");
-  if ((status = run(model, in, num_inputs, out, num_outputs)) != KILN_OK ||
-      cu.cuCtxSynchronize() != 0) {
+  if ((status = run(model, in, num_inputs, out, num_outputs)) != KILN_OK) {
     fprintf(stderr, "run: %s: %s\n", kiln_status_name(status), last_error());
+    return 1;
+  }
+  /* A kernel fault surfaces here, after run returned KILN_OK. */
+  int sync_error = cu.cuCtxSynchronize();
+  if (sync_error != 0) {
+    fprintf(stderr, "run: the work it enqueued failed: CUDA error %d (rerun under "
+                    "compute-sanitizer to find the kernel)\n", sync_error);
     return 1;
   }
   enum { kTimedRuns = 20 };

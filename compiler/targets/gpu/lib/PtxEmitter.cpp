@@ -6,11 +6,14 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
@@ -92,6 +95,17 @@ llvm::Expected<std::string> emitPtx(ModuleOp module, llvm::StringRef arch) {
   auto target = NVVM::NVVMTargetAttr::get(ctx, /*optLevel=*/3, "nvptx64-nvidia-cuda",
                                           arch, "+ptx80");
   gpuModule.setTargetsAttr(ArrayAttr::get(ctx, {target}));
+  // Canonicalization folds extracts of an n-D vector gathered into a 1-D one
+  // (the tensor-core GEMV's vector<2x2xf32> accumulators) into
+  // vector.shape_cast, which the GPU-to-NVVM conversion does not lower: it
+  // would stay behind an unrealized_conversion_cast. Lower it (through
+  // strided slices) to extracts, inserts and shuffles here, whatever
+  // pipeline produced the module.
+  RewritePatternSet shapeCasts(ctx);
+  vector::populateVectorShapeCastLoweringPatterns(shapeCasts);
+  vector::populateVectorInsertExtractStridedSliceTransforms(shapeCasts);
+  if (failed(applyPatternsGreedily(gpuModule, std::move(shapeCasts))))
+    return targetError("lowering vector.shape_cast in the gpu.module did not converge");
 
   PassManager pm(ctx);
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
@@ -100,6 +114,9 @@ llvm::Expected<std::string> emitPtx(ModuleOp module, llvm::StringRef arch) {
   ConvertGpuOpsToNVVMOpsOptions toNvvm;
   toNvvm.useBarePtrCallConv = true;
   kernels.addPass(createConvertGpuOpsToNVVMOps(toNvvm));
+  // NVVM ops without an LLVM intrinsic (wgmma, mbarrier waits, TMA) become
+  // inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());

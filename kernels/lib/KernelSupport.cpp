@@ -1,0 +1,41 @@
+//===- KernelSupport.cpp - pieces shared by the kernel generators ---------===//
+#include "KernelSupport.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+
+namespace kiln::kernels {
+
+static gpu::AddressSpaceAttr workgroupSpace(OpBuilder &b) {
+  return gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+}
+
+Value dynamicSharedBytes(OpBuilder &b, Location loc) {
+  return gpu::DynamicSharedMemoryOp::create(b, loc,
+                                            MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                                            MemRefLayoutAttrInterface(),
+                                                            workgroupSpace(b)));
+}
+
+Value sharedView(OpBuilder &b, Location loc, Value dynamic, int64_t byteOffset,
+                 ArrayRef<int64_t> shape, Type element) {
+  auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface(), workgroupSpace(b));
+  Value offset = arith::ConstantIndexOp::create(b, loc, byteOffset);
+  return memref::ViewOp::create(b, loc, type, dynamic, offset, ValueRange{});
+}
+
+Value warpReduce(OpBuilder &b, Location loc, Value value,
+                 llvm::function_ref<Value(Value, Value)> combine) {
+  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpLanes);
+  for (int64_t offset = kWarpLanes / 2; offset >= 1; offset /= 2) {
+    Value off = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    Value other =
+        gpu::ShuffleOp::create(b, loc, value, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
+    value = combine(value, other);
+  }
+  return value;
+}
+
+} // namespace kiln::kernels
