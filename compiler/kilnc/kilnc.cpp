@@ -79,7 +79,8 @@ static cl::opt<kiln::Precision> precision(
 static cl::opt<bool> libraryKernels(
     "library-kernels",
     cl::desc("--target=cuda: run linear layers on the generated GEMV/GEMM kernels (f16 "
-             "activations; default on); =false keeps them on the generic f32 kernels"),
+             "activations) and attention on the fused attention kernel (default on); "
+             "=false keeps them on the generic f32 kernels"),
     cl::init(true), cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
