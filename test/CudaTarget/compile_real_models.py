@@ -6,7 +6,9 @@
 Models other than dynamo exports have a symbolic batch dimension, pinned
 to 1; flags after `--` go to every kilnc call (e.g. --quantize=int4). Each
 library must embed two cubins (sm_90a, sm_80) and PTX that ptxas assembles
-for sm_80 and sm_90a. Prints one line per model; exits non-zero if any fails.
+for sm_80 and sm_90a, and its launch plan must bind every pointer parameter
+to a buffer (plan_args.py). Prints one line per model; exits non-zero if any
+fails.
 """
 import concurrent.futures
 import os
@@ -14,6 +16,7 @@ import subprocess
 import sys
 
 import check_cuda_so
+import plan_args
 
 ARCHS = ["sm_80", "sm_90a"]
 
@@ -44,6 +47,9 @@ def compile_and_check(kilnc, ptxas, outdir, model, flags):
     cubins = check_cuda_so.cuda_elf_count(blob)
     if not images or cubins != 2:
         return f"{name}: {len(images)} PTX images and {cubins} cubins (want >= 1 and 2)", False
+    problems = plan_args.mismatches(lib, "m", images)
+    if problems:
+        return f"{name}: launch plan does not fit the kernels: {'; '.join(problems[:3])}", False
     return f"{name}: ok, {kernels} kernels, PTX assembles for {' '.join(ARCHS)}", True
 
 

@@ -146,7 +146,10 @@ private:
       auto source = values.find(view.getViewSource());
       if (source == values.end())
         return opError(op, "a view of a buffer the CUDA target does not know");
-      values[op->getResult(0)] = source->second;
+      // Copied before the insertion below, which may grow the map and free
+      // the entry `source` points into.
+      PlanArg base = source->second;
+      values[op->getResult(0)] = base;
       return llvm::Error::success();
     }
     if (isPure(op) && op->use_empty())
