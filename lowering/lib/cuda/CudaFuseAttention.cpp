@@ -8,6 +8,7 @@
 // computes exactly; every other attention site is named in one remark.
 //
 //===----------------------------------------------------------------------===//
+#include "LibraryKernelModule.h"
 #include "ReasonList.h"
 
 #include "kiln/Kernels/Attention.h"
@@ -31,7 +32,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-constexpr llvm::StringLiteral kLibraryModuleName = "kiln_library_kernels";
 
 llvm::Error notFused(const llvm::Twine &why) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
@@ -892,12 +892,7 @@ struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
     }
     if (fused.empty())
       return;
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
-    auto kernelModule = module.lookupSymbol<gpu::GPUModuleOp>(kLibraryModuleName);
-    if (!kernelModule) {
-      OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
-      kernelModule = gpu::GPUModuleOp::create(atEnd, module.getLoc(), kLibraryModuleName);
-    }
+    gpu::GPUModuleOp kernelModule = getOrCreateLibraryKernelModule(module);
     AttentionRewriter rewriter(kernelModule);
     for (AttentionSite &site : fused)
       rewriter.rewrite(site);

@@ -10,6 +10,7 @@
 // launch plan stores in the .so and copies into the arena once.
 //
 //===----------------------------------------------------------------------===//
+#include "LibraryKernelModule.h"
 #include "LibraryLinearPlan.h"
 #include "ReasonList.h"
 #include "kiln/Lowering/CudaLibraryPasses.h"
@@ -33,7 +34,6 @@ namespace {
 
 using cuda_library::LibraryLinear;
 
-constexpr llvm::StringLiteral kLibraryModuleName = "kiln_library_kernels";
 /// Arrays below this many bytes print inline (readable lit tests).
 constexpr int64_t kInlineArrayBytes = 64;
 
@@ -261,12 +261,7 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
     }
     if (routed.empty())
       return;
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(&getContext()));
-    auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kLibraryModuleName);
-    if (!kernels) {
-      OpBuilder atEnd = OpBuilder::atBlockEnd(module.getBody());
-      kernels = gpu::GPUModuleOp::create(atEnd, module.getLoc(), kLibraryModuleName);
-    }
+    gpu::GPUModuleOp kernels = getOrCreateLibraryKernelModule(module);
     LinearRewriter rewriter(module, kernels);
     for (auto &[linear, plan] : routed)
       rewriter.rewrite(linear, plan);
