@@ -3,6 +3,7 @@
 //   kiln-kernelgen --kernel=int4:m1:n4096:k4096:g128 --kernel=f16:m16:n4096:k4096
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
 //                  --kernel=wgmma:int4:m2048:n4096:k4096:g128:t128x128:s5   (sm_90a only)
+//                  --kernel=sgemm:f32:m512:n1024:k1024:t128x128x8:u8x8:bias   (exact f32)
 //                  --kernel=attention:f16:b=1:h=12:q=128:k=128:d=64:v=64:scale=0.125:causal
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
@@ -15,6 +16,7 @@
 #include "kiln/Kernels/Attention.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
+#include "kiln/Kernels/SimtGemm.h"
 #include "kiln/Kernels/WgmmaGemm.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
 
@@ -45,7 +47,8 @@ llvm::cl::list<std::string> kernelSpecs(
                    "(tc = tensor cores) or a GEMM "
                    "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
                    "or a Hopper TMA + wgmma GEMM (sm_90a only) "
-                   "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias]; "
+                   "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias] "
+                   "or an exact f32 SIMT GEMM sgemm:f32:mM:nN:kK[:tBMxBNxBK][:uTMxTN][:bias]; "
                    "FORMAT = f16 | int8 | int4; or a fused attention "
                    "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
                    "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
@@ -204,6 +207,48 @@ llvm::Expected<kernels::WgmmaGemmSpec> parseWgmmaSpec(llvm::StringRef text) {
       kernels::resolveWgmmaGemmSpec);
 }
 
+/// "sgemm:f32:m512:n1024:k1024[:t128x128x8][:u8x8][:bias]".
+llvm::Expected<kernels::SimtGemmSpec> parseSimtGemmSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  if (fields.size() < 2 || fields[1] != "f32")
+    return parseError(text, "an sgemm needs 'f32' after 'sgemm:'");
+  kernels::SimtGemmSpec spec;
+  bool sawM = false, sawN = false, sawK = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "bias") {
+      spec.bias = true;
+      continue;
+    }
+    llvm::StringRef value = field.drop_front();
+    int64_t tile[3] = {0, 0, 0};
+    bool ok = field.size() >= 2;
+    switch (ok ? field.front() : '\0') {
+    case 'm': ok = !value.getAsInteger(10, spec.m); sawM = true; break;
+    case 'n': ok = !value.getAsInteger(10, spec.n); sawN = true; break;
+    case 'k': ok = !value.getAsInteger(10, spec.k); sawK = true; break;
+    case 't':
+      ok = parseDims(value, tile);
+      spec.blockM = tile[0], spec.blockN = tile[1], spec.blockK = tile[2];
+      break;
+    case 'u':
+      ok = parseDims(value, llvm::MutableArrayRef<int64_t>(tile, 2));
+      spec.threadM = tile[0], spec.threadN = tile[1];
+      break;
+    default:
+      return parseError(text, "unknown sgemm field '" + field + "'");
+    }
+    if (!ok)
+      return parseError(text, "malformed sgemm field '" + field + "'");
+  }
+  if (!sawM || !sawN || !sawK)
+    return parseError(text, "m, n and k are required");
+  auto resolved = kernels::resolveSimtGemmSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
 /// "attention:f16:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:causal:mask=1x16x4".
 llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) {
   llvm::SmallVector<llvm::StringRef> fields;
@@ -346,6 +391,29 @@ llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
   return entry;
 }
 
+llvm::json::Object manifestEntry(const kernels::SimtGemmSpec &spec) {
+  kernels::SimtGemmLaunchShape launch = kernels::simtGemmLaunchShape(spec);
+  llvm::json::Array params{"x", "w"};
+  if (spec.bias)
+    params.push_back("bias");
+  params.push_back("y");
+  return llvm::json::Object{{"name", kernels::simtGemmKernelName(spec)},
+                            {"op", "gemm"},
+                            {"method", "simt"},
+                            {"format", "f32"},
+                            {"m", spec.m},
+                            {"n", spec.n},
+                            {"k", spec.k},
+                            {"bias", spec.bias},
+                            {"block_tile", llvm::json::Array{spec.blockM, spec.blockN,
+                                                             spec.blockK}},
+                            {"thread_tile", llvm::json::Array{spec.threadM, spec.threadN}},
+                            {"params", std::move(params)},
+                            {"grid", llvm::json::Array{launch.gridX, launch.gridY, 1}},
+                            {"block", llvm::json::Array{launch.blockX, 1, 1}},
+                            {"shared_bytes", launch.dynamicSharedBytes}};
+}
+
 /// A TMA tensor map the loader must encode (WgmmaGemm.h lists the fields):
 /// `cols` and `box` count elements of `dtype` (f16, or u8 bytes).
 llvm::json::Object tensorMapEntry(const kernels::WgmmaGemmSpec &spec, bool isWeight) {
@@ -413,7 +481,7 @@ int main(int argc, char **argv) {
 
   using KernelSpec =
       std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
-                   kernels::AttentionSpec>;
+                   kernels::AttentionSpec, kernels::SimtGemmSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
     if (llvm::StringRef(text).starts_with("wgmma:")) {
@@ -427,6 +495,13 @@ int main(int argc, char **argv) {
     }
     if (llvm::StringRef(text).starts_with("attention:")) {
       auto spec = parseAttentionSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
+    if (llvm::StringRef(text).starts_with("sgemm:")) {
+      auto spec = parseSimtGemmSpec(text);
       if (!spec)
         return fail(llvm::toString(spec.takeError()));
       specs.push_back(*spec);
@@ -466,6 +541,8 @@ int main(int argc, char **argv) {
             return kernels::wgmmaGemmKernelName(spec);
           else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
             return kernels::attentionKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::SimtGemmSpec>)
+            return kernels::simtGemmKernelName(spec);
           else
             return kernels::gemvKernelName(spec);
         },
@@ -481,6 +558,8 @@ int main(int argc, char **argv) {
             kernels::buildWgmmaGemmKernel(builder, gpuModule, spec);
           else if constexpr (std::is_same_v<Spec, kernels::AttentionSpec>)
             kernels::buildAttentionKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::SimtGemmSpec>)
+            kernels::buildSimtGemmKernel(builder, gpuModule, spec);
           else
             kernels::buildGemvKernel(builder, gpuModule, spec);
           manifest.push_back(manifestEntry(spec));

@@ -4,11 +4,10 @@
 
 // Which kiln.linear layers run on generated GEMV kernels (kernels/), and the
 // one remark naming each layer that keeps the generic kernels and why.
-// NOTE: remark: kiln-cuda-library-linear: 4 of 9 linear layers run on library kernels (f16 activations); generic kernels for
+// NOTE: remark: kiln-cuda-library-linear: 5 of 9 linear layers run on library kernels (f16 activations; 1 exact f32); generic kernels for
 // NOTE-SAME: M = 32 needs the GEMM kernel, which refuses: N = 8 must be a multiple of the block N 64 (pick another block tile): batch32 (Gemm), batch32_again (Gemm);
 // NOTE-SAME: zero points (the kernel is symmetric only): asymmetric (Gemm);
-// NOTE-SAME: group size 16 must divide K = 64 and be a multiple of 32: group16 (Gemm);
-// NOTE-SAME: f32 weights (kept exact; f32-weights=true rounds them to f16): dense_f32 (Gemm){{$}}
+// NOTE-SAME: group size 16 must divide K = 64 and be a multiple of 32: group16 (Gemm){{$}}
 
 // CHECK: module attributes {gpu.container_module}
 
@@ -120,10 +119,10 @@ func.func @group16(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
   return %y : tensor<1x8xf32>
 }
 
-// f32 weights stay exact unless asked: with f32-weights=true they are
-// rounded to f16 (1.5 = 0x3E00).
+// f32 weights stay exact unless asked: the f32 SIMT GEMM (library-linear-f32.mlir
+// has its cases); with f32-weights=true they are rounded to f16 (1.5 = 0x3E00).
 // CHECK-LABEL: func.func @dense_f32
-// CHECK: kiln.linear
+// CHECK: gpu.launch_func @kiln_library_kernels::@sgemm_f32_m1_n8_k32_
 // F32-LABEL: func.func @dense_f32
 // F32: gpu.launch_func @kiln_library_kernels::@gemv_f16_m1_n8_k32_
 func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {

@@ -131,28 +131,28 @@ Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr in
   return memref::GetGlobalOp::create(b, loc, type, global.getSymName());
 }
 
-/// The input as [M, K] f16 in a new buffer, viewed as the kernel's x
-/// parameter `xParam`.
+/// The input as [M, K] of `element` (f16, or f32 for the exact f32 GEMM) in
+/// a new buffer, viewed as the kernel's x parameter `xParam`.
 Value stageActivations(OpBuilder &b, Location loc, Value input, const kernels::GemvSpec &spec,
-                       MemRefType xParam) {
-  Type f16 = b.getF16Type();
+                       Type element, MemRefType xParam) {
   auto inputType = cast<RankedTensorType>(input.getType());
   Value x = reshapeRows(b, loc, input,
                         RankedTensorType::get({spec.m, spec.k}, inputType.getElementType()));
-  if (inputType.getElementType() != f16)
+  if (inputType.getElementType() != element)
     x = elementwise(b, loc, x, b.getMultiDimIdentityMap(2),
-                    RankedTensorType::get({spec.m, spec.k}, f16),
+                    RankedTensorType::get({spec.m, spec.k}, element),
                     [&](OpBuilder &nb, Location nl, ValueRange args) {
-                      return convertFloat(nb, nl, args[0], f16);
+                      return convertFloat(nb, nl, args[0], element);
                     });
-  auto halfType = MemRefType::get({spec.m, spec.k}, f16);
-  SmallVector<Value> views = viewsOfNewBuffer(b, loc, spec.m * spec.k * 2, {halfType, xParam});
+  auto typed = MemRefType::get({spec.m, spec.k}, element);
+  int64_t bytes = spec.m * spec.k * (element.getIntOrFloatBitWidth() / 8);
+  SmallVector<Value> views = viewsOfNewBuffer(b, loc, bytes, {typed, xParam});
   bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, views[0],
                                                     /*restrict=*/true, /*writable=*/true);
   return views[1];
 }
 
-/// y = f16 product [M, N] (+ bias [N]) in the result's element type.
+/// y = product [M, N] (f16 or f32) (+ bias [N]) in the result's element type.
 Value epilogue(OpBuilder &b, Location loc, Value product, Value bias, Type outElement) {
   auto productType = cast<RankedTensorType>(product.getType());
   SmallVector<Value> inputs = {product};
@@ -193,9 +193,12 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   OpBuilder b(linear);
   Location loc = linear.getLoc();
   Type f16 = b.getF16Type();
+  // The kernels' activation and output element: f16, or f32 kept exact.
+  Type element = plan.exactF32 ? b.getF32Type() : f16;
+  int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
 
-  SmallVector<Value> operands = {
-      stageActivations(b, loc, linear.getInput(), spec, cast<MemRefType>(params.front()))};
+  SmallVector<Value> operands = {stageActivations(b, loc, linear.getInput(), spec, element,
+                                                  cast<MemRefType>(params.front()))};
   // Weights and scales as constants in the kernel's layout.
   WeightBuilder arrays(b.getContext(), kInlineArrayBytes, "kiln_library." + layerName(linear));
   Value weightBytes = constantGlobal(b, loc, arrays.bytes(plan.weightBytes, "weight"),
@@ -208,14 +211,14 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
         b, loc, arrays.floats(plan.scales, scaleType.getShape(), f16, "scales"),
         "kiln_library_scales"));
   }
-  auto yHalfType = MemRefType::get({spec.m, spec.n}, f16);
-  SmallVector<Value> yViews = viewsOfNewBuffer(b, loc, spec.m * spec.n * 2,
-                                               {yHalfType, cast<MemRefType>(params.back())});
+  auto yTyped = MemRefType::get({spec.m, spec.n}, element);
+  SmallVector<Value> yViews = viewsOfNewBuffer(b, loc, spec.m * spec.n * elementBytes,
+                                               {yTyped, cast<MemRefType>(params.back())});
   operands.push_back(yViews[1]);
   launchKernel(b, loc, kernel, plan.kernel, operands);
 
   Value product = bufferization::ToTensorOp::create(
-      b, loc, RankedTensorType::get(yHalfType.getShape(), f16), yViews[0], /*restrict=*/true);
+      b, loc, RankedTensorType::get(yTyped.getShape(), element), yViews[0], /*restrict=*/true);
   auto resultType = cast<RankedTensorType>(linear.getType());
   Value out = epilogue(b, loc, product, linear.getBias(), resultType.getElementType());
   linear.replaceAllUsesWith(reshapeRows(b, loc, out, resultType));
@@ -235,6 +238,7 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
     options.f32Weights = f32Weights;
     options.maxM = maxM;
     options.gemm = gemm;
+    options.f32Gemm = f32Gemm;
     SmallVector<std::pair<kiln::LinearOp, LibraryLinear>> routed;
     SmallVector<std::pair<std::string, std::string>> fallbacks;
     module.walk([&](kiln::LinearOp linear) {
@@ -250,12 +254,18 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
       routed.push_back({linear, std::move(*plan)});
     });
     bool rounded = llvm::any_of(routed, [](const auto &entry) { return entry.second.roundedF32; });
+    size_t exact = llvm::count_if(routed, [](const auto &entry) { return entry.second.exactF32; });
     if (!fallbacks.empty() || rounded) {
       InFlightDiagnostic remark = emitRemark(module.getLoc());
+      SmallVector<std::string> kinds;
+      if (exact < routed.size() || routed.empty())
+        kinds.push_back(rounded ? "f16 activations, f32 weights rounded to f16"
+                                : "f16 activations");
+      if (exact > 0)
+        kinds.push_back(std::to_string(exact) + " exact f32");
       remark << "kiln-cuda-library-linear: " << routed.size() << " of "
-             << routed.size() + fallbacks.size()
-             << " linear layers run on library kernels (f16 activations"
-             << (rounded ? ", f32 weights rounded to f16)" : ")");
+             << routed.size() + fallbacks.size() << " linear layers run on library kernels ("
+             << llvm::join(kinds, "; ") << ")";
       if (!fallbacks.empty())
         remark << "; generic kernels for " << listByReason(fallbacks);
     }

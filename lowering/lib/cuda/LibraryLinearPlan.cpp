@@ -4,6 +4,7 @@
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
 #include "kiln/Kernels/Gemm.h"
+#include "kiln/Kernels/SimtGemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -128,7 +129,7 @@ llvm::Error readDenseWeight(Value weight, const LibraryLinearOptions &options,
     return reason("weight is not a constant");
   auto type = cast<RankedTensorType>(values.getType());
   if (type.getElementType().isF32() && !options.f32Weights)
-    return reason("f32 weights (kept exact; f32-weights=true rounds them to f16)");
+    return reason("f32 weights with f16 activations (f32-weights=true rounds them to f16)");
   if (!isF16OrF32(type.getElementType()))
     return reason("dense weights of a type other than f16 or f32");
   plan.spec.format = WeightFormat::F16;
@@ -231,6 +232,44 @@ llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
   return reason(lastError);
 }
 
+/// A dense f32 constant weight that is to stay f32, with f32 activations:
+/// whether the exact SIMT GEMM applies (std::nullopt: not such a weight).
+std::optional<llvm::Error> planExactF32(kiln::LinearOp linear,
+                                        const LibraryLinearOptions &options,
+                                        LibraryLinear &plan) {
+  ElementsAttr values;
+  if (options.f32Weights || !matchPattern(linear.getWeight(), m_Constant(&values)) ||
+      !cast<ShapedType>(values.getType()).getElementType().isF32())
+    return std::nullopt;
+  if (!cast<ShapedType>(linear.getInput().getType()).getElementType().isF32() ||
+      !cast<ShapedType>(linear.getType()).getElementType().isF32())
+    return std::nullopt; // f16 activations: the f16 kernels' reason applies
+  if (!options.f32Gemm)
+    return reason("f32 weights (f32-gemm=false)");
+  FailureOr<std::vector<uint8_t>> bytes = getElementBytes(values);
+  if (failed(bytes) || int64_t(bytes->size()) != plan.spec.n * plan.spec.k * 4)
+    return reason("unreadable weight");
+  kernels::SimtGemmSpec gemm;
+  gemm.m = plan.m;
+  gemm.n = plan.spec.n;
+  gemm.k = plan.spec.k;
+  llvm::Expected<kernels::SimtGemmSpec> resolved = kernels::resolveSimtGemmSpec(gemm);
+  if (!resolved)
+    return reason("the f32 GEMM refuses: " + withoutPrefix(resolved.takeError()));
+  plan.weightBytes = std::move(*bytes);
+  plan.exactF32 = true;
+  plan.kernel.name = kernels::simtGemmKernelName(*resolved);
+  plan.kernel.build = [spec = *resolved](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildSimtGemmKernel(b, module, spec);
+  };
+  kernels::SimtGemmLaunchShape launch = kernels::simtGemmLaunchShape(*resolved);
+  plan.kernel.gridX = launch.gridX;
+  plan.kernel.gridY = launch.gridY;
+  plan.kernel.blockX = launch.blockX;
+  plan.kernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
@@ -250,12 +289,17 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
   if (!rows)
     return rows.takeError();
   plan.m = *rows;
-  if (plan.m > options.maxM && !options.gemm)
-    return reason("M = " + llvm::Twine(plan.m) + " > " + llvm::Twine(options.maxM) +
-                  " (the GEMM kernel is switched off)");
   plan.spec.m = plan.m;
   plan.spec.n = weightType.getShape()[0];
   plan.spec.k = weightType.getShape()[1];
+  if (std::optional<llvm::Error> exact = planExactF32(linear, options, plan)) {
+    if (*exact)
+      return std::move(*exact);
+    return plan;
+  }
+  if (plan.m > options.maxM && !options.gemm)
+    return reason("M = " + llvm::Twine(plan.m) + " > " + llvm::Twine(options.maxM) +
+                  " (the GEMM kernel is switched off)");
   if (auto weight = linear.getWeight().getDefiningOp<kiln::WeightOp>()) {
     if (llvm::Error error = readQuantizedWeight(weight, plan))
       return std::move(error);

@@ -29,12 +29,16 @@ struct LibraryLinearOptions {
   int64_t maxM = 16;
   /// Larger M runs on the tensor-core GEMM (kernels/Gemm.h).
   bool gemm = true;
+  /// Dense f32 weights with f32 activations (when not rounded to f16) run
+  /// on the exact f32 SIMT GEMM (kernels/SimtGemm.h), at any M.
+  bool f32Gemm = true;
 };
 
 /// A generated kernel and its launch. Every library kernel takes
 /// (x [M, K] f16, w [N, K · bits / 8] bytes, scales [N, K / group] f16 for
-/// int8 / int4, y [M, N] f16) as bare pointers; the parameter types of the
-/// built gpu.func say how it views each buffer.
+/// int8 / int4, y [M, N] f16) as bare pointers, or for exact f32 (x [M, K],
+/// w [N, K], y [M, N]) all f32; the parameter types of the built gpu.func
+/// say how it views each buffer.
 struct LibraryKernel {
   std::string name;
   std::function<mlir::gpu::GPUFuncOp(mlir::OpBuilder &, mlir::gpu::GPUModuleOp)> build;
@@ -56,6 +60,8 @@ struct LibraryLinear {
   int64_t m = 0;
   /// The weights were f32 and are rounded to f16.
   bool roundedF32 = false;
+  /// Exact f32: x, the weights (f32 bytes) and y stay f32 (kernels/SimtGemm.h).
+  bool exactF32 = false;
 };
 
 /// The plan for `linear`, or an error whose message says in a few words why

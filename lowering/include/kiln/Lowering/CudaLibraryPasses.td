@@ -13,6 +13,9 @@ def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
     (a `kiln.weight` with si8 codes per tensor / per output channel / per
     group along K, or si4 codes per group along K, symmetric, scales that
     fit f16; or a dense f16 weight, and f32 with `f32-weights`) becomes:
+    (A dense f32 weight with f32 activations and without `f32-weights`
+    runs on the exact f32 SIMT GEMM instead, at any M: the same steps in
+    f32, nothing rounded.)
 
     1. the activations reshaped to [M, K] and cast to f16, copied into a
        buffer that the kernel reads as 16-byte vectors;
@@ -33,7 +36,10 @@ def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
     Option<"maxM", "max-m", "int64_t", /*default=*/"16",
            "largest M (product of the leading input dimensions) routed to GEMV">,
     Option<"gemm", "gemm", "bool", /*default=*/"true",
-           "route larger M to the tensor-core GEMM generator (kernels/Gemm.h)">
+           "route larger M to the tensor-core GEMM generator (kernels/Gemm.h)">,
+    Option<"f32Gemm", "f32-gemm", "bool", /*default=*/"true",
+           "run dense f32 weights with f32 activations (unless f32-weights) on the exact "
+           "f32 SIMT GEMM (kernels/SimtGemm.h) at any M">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect",
