@@ -4,6 +4,7 @@
 //                  --kernel=gemm:int4:m2048:n4096:k4096:g128:t128x128x32:w2x4:s4
 //                  --kernel=wgmma:int4:m2048:n4096:k4096:g128:t128x128:s5   (sm_90a only)
 //                  --kernel=sgemm:f32:m512:n1024:k1024:t128x128x8:u8x8:bias   (exact f32)
+//                  --kernel=sgemv:f32:m1:n4096:k4096:r2:w4:u4:bias           (exact f32, M <= 8)
 //                  --kernel=attention:f16:b=1:h=12:q=128:k=128:d=64:v=64:scale=0.125:causal
 //                  --gpu-arch=sm_90a --emit=ptx -o kernels.ptx
 //                  [--manifest=kernels.json]
@@ -14,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/Kernels/Attention.h"
+#include "kiln/Kernels/F32Gemv.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/Gemv.h"
 #include "kiln/Kernels/SimtGemm.h"
@@ -48,7 +50,8 @@ llvm::cl::list<std::string> kernelSpecs(
                    "gemm:FORMAT:mM:nN:kK[:gGROUP][:tBMxBNxBK][:wWMxWN][:sSTAGES][:bias] "
                    "or a Hopper TMA + wgmma GEMM (sm_90a only) "
                    "wgmma:FORMAT:mM:nN:kK[:gGROUP][:tBMxBN][:sSTAGES][:bias] "
-                   "or an exact f32 SIMT GEMM sgemm:f32:mM:nN:kK[:tBMxBNxBK][:uTMxTN][:bias]; "
+                   "or an exact f32 SIMT GEMM sgemm:f32:mM:nN:kK[:tBMxBNxBK][:uTMxTN][:bias] "
+                   "or GEMV sgemv:f32:mM:nN:kK[:rROWS][:wWARPS][:uCHUNKS][:bias]; "
                    "FORMAT = f16 | int8 | int4; or a fused attention "
                    "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
                    "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
@@ -249,6 +252,41 @@ llvm::Expected<kernels::SimtGemmSpec> parseSimtGemmSpec(llvm::StringRef text) {
   return *resolved;
 }
 
+/// "sgemv:f32:m1:n4096:k4096[:r2][:w4][:u4][:bias]".
+llvm::Expected<kernels::F32GemvSpec> parseF32GemvSpec(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> fields;
+  text.split(fields, ':');
+  if (fields.size() < 2 || fields[1] != "f32")
+    return parseError(text, "an sgemv needs 'f32' after 'sgemv:'");
+  kernels::F32GemvSpec spec;
+  bool sawM = false, sawN = false, sawK = false;
+  for (llvm::StringRef field : llvm::ArrayRef(fields).drop_front(2)) {
+    if (field == "bias") {
+      spec.bias = true;
+      continue;
+    }
+    int64_t value = 0;
+    if (field.size() < 2 || field.drop_front().getAsInteger(10, value))
+      return parseError(text, "field '" + field + "' is not a letter followed by a number");
+    switch (field.front()) {
+    case 'm': spec.m = value; sawM = true; break;
+    case 'n': spec.n = value; sawN = true; break;
+    case 'k': spec.k = value; sawK = true; break;
+    case 'r': spec.rowsPerWarp = value; break;
+    case 'w': spec.warpsPerBlock = value; break;
+    case 'u': spec.chunksInFlight = value; break;
+    default:
+      return parseError(text, "unknown sgemv field '" + field + "'");
+    }
+  }
+  if (!sawM || !sawN || !sawK)
+    return parseError(text, "m, n and k are required");
+  auto resolved = kernels::resolveF32GemvSpec(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
 /// "attention:f16:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:causal:mask=1x16x4".
 llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) {
   llvm::SmallVector<llvm::StringRef> fields;
@@ -391,6 +429,28 @@ llvm::json::Object manifestEntry(const kernels::GemmSpec &spec) {
   return entry;
 }
 
+llvm::json::Object manifestEntry(const kernels::F32GemvSpec &spec) {
+  kernels::F32GemvLaunchShape launch = kernels::f32GemvLaunchShape(spec);
+  llvm::json::Array params{"x", "w"};
+  if (spec.bias)
+    params.push_back("bias");
+  params.push_back("y");
+  return llvm::json::Object{{"name", kernels::f32GemvKernelName(spec)},
+                            {"op", "gemv"},
+                            {"method", "simt"},
+                            {"format", "f32"},
+                            {"m", spec.m},
+                            {"n", spec.n},
+                            {"k", spec.k},
+                            {"bias", spec.bias},
+                            {"rows_per_warp", spec.rowsPerWarp},
+                            {"chunks_in_flight", spec.chunksInFlight},
+                            {"params", std::move(params)},
+                            {"grid", llvm::json::Array{launch.gridX, 1, 1}},
+                            {"block", llvm::json::Array{launch.blockX, 1, 1}},
+                            {"shared_bytes", 0}};
+}
+
 llvm::json::Object manifestEntry(const kernels::SimtGemmSpec &spec) {
   kernels::SimtGemmLaunchShape launch = kernels::simtGemmLaunchShape(spec);
   llvm::json::Array params{"x", "w"};
@@ -481,7 +541,7 @@ int main(int argc, char **argv) {
 
   using KernelSpec =
       std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
-                   kernels::AttentionSpec, kernels::SimtGemmSpec>;
+                   kernels::AttentionSpec, kernels::SimtGemmSpec, kernels::F32GemvSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
     if (llvm::StringRef(text).starts_with("wgmma:")) {
@@ -495,6 +555,13 @@ int main(int argc, char **argv) {
     }
     if (llvm::StringRef(text).starts_with("attention:")) {
       auto spec = parseAttentionSpec(text);
+      if (!spec)
+        return fail(llvm::toString(spec.takeError()));
+      specs.push_back(*spec);
+      continue;
+    }
+    if (llvm::StringRef(text).starts_with("sgemv:")) {
+      auto spec = parseF32GemvSpec(text);
       if (!spec)
         return fail(llvm::toString(spec.takeError()));
       specs.push_back(*spec);
@@ -543,6 +610,8 @@ int main(int argc, char **argv) {
             return kernels::attentionKernelName(spec);
           else if constexpr (std::is_same_v<Spec, kernels::SimtGemmSpec>)
             return kernels::simtGemmKernelName(spec);
+          else if constexpr (std::is_same_v<Spec, kernels::F32GemvSpec>)
+            return kernels::f32GemvKernelName(spec);
           else
             return kernels::gemvKernelName(spec);
         },
@@ -560,6 +629,8 @@ int main(int argc, char **argv) {
             kernels::buildAttentionKernel(builder, gpuModule, spec);
           else if constexpr (std::is_same_v<Spec, kernels::SimtGemmSpec>)
             kernels::buildSimtGemmKernel(builder, gpuModule, spec);
+          else if constexpr (std::is_same_v<Spec, kernels::F32GemvSpec>)
+            kernels::buildF32GemvKernel(builder, gpuModule, spec);
           else
             kernels::buildGemvKernel(builder, gpuModule, spec);
           manifest.push_back(manifestEntry(spec));

@@ -2,12 +2,12 @@
 // RUN: kiln-opt %s --kiln-cuda-library-linear -o /dev/null 2>&1 | count 0
 // RUN: kiln-opt %s --kiln-cuda-library-linear=f32-gemm=false -o /dev/null 2>&1 | FileCheck %s --check-prefix=OFF
 
-// Dense f32 weights with f32 activations run on the exact f32 SIMT GEMM
-// (kernels/SimtGemm.h) at any M: nothing is cast to f16, the weight bytes are
+// Dense f32 weights with f32 activations run on the exact f32 kernels at any
+// M (kernels/F32Gemv.h for M <= 8 with K % 4 == 0, else kernels/SimtGemm.h): nothing is cast to f16, the weight bytes are
 // the f32 values, and the bias stays in the f32 epilogue that later fuses
 // with the following elementwise ops. Every layer is routed: no remark;
 // f32-gemm=false keeps the generic kernels and says so.
-// OFF: remark: kiln-cuda-library-linear: 0 of 2 linear layers run on library kernels (f16 activations); generic kernels for f32 weights (f32-gemm=false): prefill (Gemm), odd (Gemm){{$}}
+// OFF: remark: kiln-cuda-library-linear: 0 of 4 linear layers run on library kernels (f16 activations); generic kernels for f32 weights (f32-gemm=false): prefill (Gemm), odd (Gemm), decode (Gemm), decode_odd (Gemm){{$}}
 
 // M = 2 x 150 = 300 > 256: 128x128 tiles of 8x8 per thread (256 threads),
 // 3 M tiles x 1 N tile; 16-byte vectors for x, W and y (K, N multiples of 4);
@@ -47,6 +47,26 @@ func.func @odd(%x: tensor<20x30xf32>) -> tensor<20x10xf32> {
   return %y : tensor<20x10xf32>
 }
 
+// M = 2 (rank 1 counts as one row; here 2 x 1): the warp-per-column GEMV
+// (8 columns per block of 4 warps: 2 blocks for N = 12), x and W as 16-byte
+// vectors, no shared memory.
+// CHECK-LABEL: func.func @decode
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[DECODE:sgemv_f32_m2_n12_k64_r2w4u[0-9]+]] blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%{{.*}} : memref<2x16xvector<4xf32>>, %{{.*}} : memref<12x16xvector<4xf32>>, %{{.*}} : memref<2x12xf32>)
+func.func @decode(%x: tensor<2x1x64xf32>, %b: tensor<12xf32>) -> tensor<2x1x12xf32> {
+  %w = arith.constant dense<0.5> : tensor<12x64xf32>
+  %y = kiln.linear %x, %w bias %b : (tensor<2x1x64xf32>, tensor<12x64xf32>, tensor<12xf32>) -> tensor<2x1x12xf32> loc(#decode)
+  return %y : tensor<2x1x12xf32>
+}
+
+// M = 1 but K = 30 is no multiple of 4: the GEMM with its decode tiling.
+// CHECK-LABEL: func.func @decode_odd
+// CHECK: gpu.launch_func @kiln_library_kernels::@sgemm_f32_m1_n16_k30_b16x32x32t4x4 blocks
+func.func @decode_odd(%x: tensor<30xf32>) -> tensor<16xf32> {
+  %w = arith.constant dense<0.5> : tensor<16x30xf32>
+  %y = kiln.linear %x, %w : (tensor<30xf32>, tensor<16x30xf32>) -> tensor<16xf32> loc(#decode_odd)
+  return %y : tensor<16xf32>
+}
+
 // The kernels: f32 operands, one K loop of FMAs on 16-byte shared vectors.
 // CHECK: gpu.module @kiln_library_kernels
 // CHECK: gpu.func @[[PREFILL]](%{{.*}}: memref<300x16xvector<4xf32>> {llvm.noalias}, %{{.*}}: memref<96x16xvector<4xf32>> {llvm.noalias}, %{{.*}}: memref<300x24xvector<4xf32>> {llvm.noalias}) kernel
@@ -55,7 +75,13 @@ func.func @odd(%x: tensor<20x30xf32>) -> tensor<20x10xf32> {
 // CHECK: vector.fma %{{.*}} : vector<4xf32>
 // CHECK: gpu.barrier
 // CHECK: gpu.func @[[ODD]](%{{.*}}: memref<20x30xf32> {llvm.noalias}, %{{.*}}: memref<10x30xf32> {llvm.noalias}, %{{.*}}: memref<20x10xf32> {llvm.noalias}) kernel
+// CHECK: gpu.func @[[DECODE]](%{{.*}}: memref<2x16xvector<4xf32>> {llvm.noalias}, %{{.*}}: memref<12x16xvector<4xf32>> {llvm.noalias}, %{{.*}}: memref<2x12xf32> {llvm.noalias}) kernel
+// CHECK: vector.fma %{{.*}} : vector<4xf32>
+// CHECK: vector.reduction <add>
+// CHECK: gpu.shuffle xor
 // CHECK: kiln_library.prefill (Gemm).weight{{"?}}: "0x{{[0-9A-F]+}}0000803E0000803E
 
 #prefill = loc("prefill (Gemm)"("m.onnx":0:0))
 #odd = loc("odd (Gemm)"("m.onnx":0:0))
+#decode = loc("decode (Gemm)"("m.onnx":0:0))
+#decode_odd = loc("decode_odd (Gemm)"("m.onnx":0:0))

@@ -122,7 +122,7 @@ func.func @group16(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
 // f32 weights stay exact unless asked: the f32 SIMT GEMM (library-linear-f32.mlir
 // has its cases); with f32-weights=true they are rounded to f16 (1.5 = 0x3E00).
 // CHECK-LABEL: func.func @dense_f32
-// CHECK: gpu.launch_func @kiln_library_kernels::@sgemm_f32_m1_n8_k32_
+// CHECK: gpu.launch_func @kiln_library_kernels::@sgemv_f32_m1_n8_k32_
 // F32-LABEL: func.func @dense_f32
 // F32: gpu.launch_func @kiln_library_kernels::@gemv_f16_m1_n8_k32_
 func.func @dense_f32(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {

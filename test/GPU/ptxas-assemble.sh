@@ -2,7 +2,7 @@
 # Every kernel shape the generators produce must assemble with ptxas for each
 # architecture we ship (sm_80, sm_90a): both GEMV methods and the GEMM, all
 # formats, batches 1..2048, K tails (11008), odd batch sizes and per-channel
-# scales; the exact f32 SIMT GEMM; the fused attention kernel; the sm_90a-only
+# scales; the exact f32 SIMT GEMM and GEMV; the fused attention kernel; the sm_90a-only
 # wgmma GEMM.
 # Usage: ptxas-assemble.sh KILN_KERNELGEN PTXAS
 set -euo pipefail
@@ -36,6 +36,8 @@ done
 specs+=(--kernel="sgemm:f32:m1:n4096:k4096" --kernel="sgemm:f32:m7:n33:k13:bias")
 specs+=(--kernel="sgemm:f32:m130:n1000:k1022:bias" --kernel="sgemm:f32:m2048:n11008:k4096")
 specs+=(--kernel="sgemm:f32:m512:n1024:k1024:t64x128x16:u4x8")
+specs+=(--kernel="sgemv:f32:m1:n4096:k11008" --kernel="sgemv:f32:m8:n1000:k1020:bias")
+specs+=(--kernel="sgemv:f32:m3:n11008:k4096:r1:w8:u8")
 # Fused attention: f32 and f16, head dims 16 / 64 / 128 / 256, partial
 # query and key tiles, masks of each broadcast, causal, strided operands.
 specs+=(--kernel="attention:f32:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:mask=1x16x4")

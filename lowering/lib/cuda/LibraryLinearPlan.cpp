@@ -3,6 +3,7 @@
 
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
+#include "kiln/Kernels/F32Gemv.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/SimtGemm.h"
 
@@ -232,6 +233,42 @@ llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
   return reason(lastError);
 }
 
+/// The exact f32 kernel for an [M, K] x [N, K]ᵀ product: the warp-per-column
+/// GEMV for decode batches (M <= 8, K % 4 == 0), else the register-tiled GEMM.
+llvm::Expected<LibraryKernel> exactF32Kernel(int64_t m, int64_t n, int64_t k) {
+  LibraryKernel kernel;
+  if (m <= kernels::kF32GemvMaxM && k % 4 == 0) {
+    kernels::F32GemvSpec gemv;
+    gemv.m = m, gemv.n = n, gemv.k = k;
+    llvm::Expected<kernels::F32GemvSpec> resolved = kernels::resolveF32GemvSpec(gemv);
+    if (!resolved)
+      return reason("the f32 GEMV refuses: " + withoutPrefix(resolved.takeError()));
+    kernel.name = kernels::f32GemvKernelName(*resolved);
+    kernel.build = [spec = *resolved](OpBuilder &b, gpu::GPUModuleOp module) {
+      return kernels::buildF32GemvKernel(b, module, spec);
+    };
+    kernels::F32GemvLaunchShape launch = kernels::f32GemvLaunchShape(*resolved);
+    kernel.gridX = launch.gridX;
+    kernel.blockX = launch.blockX;
+    return kernel;
+  }
+  kernels::SimtGemmSpec gemm;
+  gemm.m = m, gemm.n = n, gemm.k = k;
+  llvm::Expected<kernels::SimtGemmSpec> resolved = kernels::resolveSimtGemmSpec(gemm);
+  if (!resolved)
+    return reason("the f32 GEMM refuses: " + withoutPrefix(resolved.takeError()));
+  kernel.name = kernels::simtGemmKernelName(*resolved);
+  kernel.build = [spec = *resolved](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildSimtGemmKernel(b, module, spec);
+  };
+  kernels::SimtGemmLaunchShape launch = kernels::simtGemmLaunchShape(*resolved);
+  kernel.gridX = launch.gridX;
+  kernel.gridY = launch.gridY;
+  kernel.blockX = launch.blockX;
+  kernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+  return kernel;
+}
+
 /// A dense f32 constant weight that is to stay f32, with f32 activations:
 /// whether the exact SIMT GEMM applies (std::nullopt: not such a weight).
 std::optional<llvm::Error> planExactF32(kiln::LinearOp linear,
@@ -249,24 +286,12 @@ std::optional<llvm::Error> planExactF32(kiln::LinearOp linear,
   FailureOr<std::vector<uint8_t>> bytes = getElementBytes(values);
   if (failed(bytes) || int64_t(bytes->size()) != plan.spec.n * plan.spec.k * 4)
     return reason("unreadable weight");
-  kernels::SimtGemmSpec gemm;
-  gemm.m = plan.m;
-  gemm.n = plan.spec.n;
-  gemm.k = plan.spec.k;
-  llvm::Expected<kernels::SimtGemmSpec> resolved = kernels::resolveSimtGemmSpec(gemm);
-  if (!resolved)
-    return reason("the f32 GEMM refuses: " + withoutPrefix(resolved.takeError()));
+  llvm::Expected<LibraryKernel> kernel = exactF32Kernel(plan.m, plan.spec.n, plan.spec.k);
+  if (!kernel)
+    return kernel.takeError();
+  plan.kernel = std::move(*kernel);
   plan.weightBytes = std::move(*bytes);
   plan.exactF32 = true;
-  plan.kernel.name = kernels::simtGemmKernelName(*resolved);
-  plan.kernel.build = [spec = *resolved](OpBuilder &b, gpu::GPUModuleOp module) {
-    return kernels::buildSimtGemmKernel(b, module, spec);
-  };
-  kernels::SimtGemmLaunchShape launch = kernels::simtGemmLaunchShape(*resolved);
-  plan.kernel.gridX = launch.gridX;
-  plan.kernel.gridY = launch.gridY;
-  plan.kernel.blockX = launch.blockX;
-  plan.kernel.dynamicSharedBytes = launch.dynamicSharedBytes;
   return llvm::Error::success();
 }
 
