@@ -53,21 +53,40 @@ int64_t sharedBytes(const SimtGemmSpec &spec) {
   return 2 * spec.blockK * (spec.blockM + spec.blockN) * 4;
 }
 
+struct Tiling {
+  int64_t blockM, blockN, blockK, threadM, threadN;
+};
+
+int64_t blocksFor(const SimtGemmSpec &spec, const Tiling &tiling) {
+  return ((spec.m + tiling.blockM - 1) / tiling.blockM) *
+         ((spec.n + tiling.blockN - 1) / tiling.blockN);
+}
+
+/// Decode batches: 16x32 tiles (32 threads), so a wide grid streams W.
+/// Otherwise the largest tile that still gives the GPU a full wave of blocks
+/// (128 SMs x 2): 128x128 of 8x8 per thread (256 threads, 64 FMA per two
+/// 16-byte shared reads), 128x64 of 8x8 (128 threads), or when neither
+/// fills the GPU, 64x64 of 4x4 (256 threads, the most blocks and threads).
+Tiling defaultTiling(const SimtGemmSpec &spec) {
+  constexpr int64_t kFullWave = 256;
+  if (spec.m <= 16)
+    return {16, 32, 32, 4, 4};
+  for (Tiling tiling : {Tiling{128, 128, 8, 8, 8}, Tiling{128, 64, 8, 8, 8}})
+    if (blocksFor(spec, tiling) >= kFullWave)
+      return tiling;
+  return {64, 64, 16, 4, 4};
+}
+
 void pickDefaultTiling(SimtGemmSpec &spec) {
-  // Large batches: 128x128 tiles of 8x8 per thread (256 threads, 64 FMA per
-  // 16 bytes read from shared memory); middle ones 64x64 of 4x4 (more
-  // blocks); decode batches 16x32 tiles, so a wide grid streams W.
-  bool large = spec.m > 256, small = spec.m <= 16;
-  if (spec.blockM == 0)
-    spec.blockM = large ? 128 : small ? 16 : 64;
-  if (spec.blockN == 0)
-    spec.blockN = large ? 128 : small ? 32 : 64;
-  if (spec.blockK == 0)
-    spec.blockK = large ? 8 : small ? 32 : 16;
-  if (spec.threadM == 0)
-    spec.threadM = large ? 8 : 4;
-  if (spec.threadN == 0)
-    spec.threadN = large ? 8 : 4;
+  if (spec.blockM != 0 || spec.blockN != 0 || spec.blockK != 0 || spec.threadM != 0 ||
+      spec.threadN != 0)
+    return; // an explicit tiling (kiln-kernelgen): resolve checks it whole
+  Tiling tiling = defaultTiling(spec);
+  spec.blockM = tiling.blockM;
+  spec.blockN = tiling.blockN;
+  spec.blockK = tiling.blockK;
+  spec.threadM = tiling.threadM;
+  spec.threadN = tiling.threadN;
 }
 
 } // namespace
