@@ -44,12 +44,17 @@ llvm::Expected<F32GemvSpec> resolveF32GemvSpec(F32GemvSpec spec) {
   std::optional<int64_t> weights = codec::checkedMul(spec.n, spec.k);
   if (!weights || *weights > (int64_t{1} << 31))
     return f32GemvError("the weight has more than 2^31 elements");
+  // Measured on the H100 (bench/results/2026-11-25-h100-session4-f32.md): a
+  // column per warp, 8 warps, 8 chunks in flight is the fastest or tied at
+  // M = 1 on every decoder shape (2 columns per warp lose up to 40% on
+  // N = 2816); above M = 2, 4 chunks keep the x rows in registers.
   if (spec.rowsPerWarp == 0)
-    spec.rowsPerWarp = spec.m <= 2 ? 2 : 1;
+    spec.rowsPerWarp = 1;
   if (spec.warpsPerBlock == 0)
-    spec.warpsPerBlock = 4;
+    spec.warpsPerBlock = 8;
   if (spec.chunksInFlight == 0)
-    spec.chunksInFlight = std::min<int64_t>(4, (chunksPerRow(spec) + kWarpLanes - 1) / kWarpLanes);
+    spec.chunksInFlight = std::min<int64_t>(spec.m <= 2 ? 8 : 4,
+                                            (chunksPerRow(spec) + kWarpLanes - 1) / kWarpLanes);
   if (spec.rowsPerWarp < 1 || spec.rowsPerWarp > 8 || spec.warpsPerBlock < 1 ||
       spec.warpsPerBlock > 32 || spec.chunksInFlight < 1 || spec.chunksInFlight > 16)
     return f32GemvError("rows per warp (1..8), warps per block (1..32) or chunks in flight "

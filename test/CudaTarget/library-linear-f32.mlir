@@ -63,10 +63,10 @@ func.func @wide(%x: tensor<2048x4xf32>) -> (tensor<2048x2048xf32>, tensor<2048x1
 }
 
 // M = 2 (rank 1 counts as one row; here 2 x 1): the warp-per-column GEMV
-// (8 columns per block of 4 warps: 2 blocks for N = 12), x and W as 16-byte
-// vectors, no shared memory.
+// (a column per warp, 8 warps per block: 2 blocks for N = 12), x and W as
+// 16-byte vectors, no shared memory.
 // CHECK-LABEL: func.func @decode
-// CHECK: gpu.launch_func @kiln_library_kernels::@[[DECODE:sgemv_f32_m2_n12_k64_r2w4u[0-9]+]] blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%{{.*}} : memref<2x16xvector<4xf32>>, %{{.*}} : memref<12x16xvector<4xf32>>, %{{.*}} : memref<2x12xf32>)
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[DECODE:sgemv_f32_m2_n12_k64_r1w8u1]] blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%{{.*}} : memref<2x16xvector<4xf32>>, %{{.*}} : memref<12x16xvector<4xf32>>, %{{.*}} : memref<2x12xf32>)
 func.func @decode(%x: tensor<2x1x64xf32>, %b: tensor<12xf32>) -> tensor<2x1x12xf32> {
   %w = arith.constant dense<0.5> : tensor<12x64xf32>
   %y = kiln.linear %x, %w bias %b : (tensor<2x1x64xf32>, tensor<12x64xf32>, tensor<12xf32>) -> tensor<2x1x12xf32> loc(#decode)
