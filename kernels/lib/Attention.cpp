@@ -242,9 +242,9 @@ std::string attentionKernelName(const AttentionSpec &spec) {
 std::string attentionTensorCoreRefusal(const AttentionSpec &spec) {
   if (spec.element != AttentionElement::F16)
     return "f32 operands (tensor cores take f16)";
-  auto supportedDim = [](int64_t d) { return d == 64 || d == 128; };
+  auto supportedDim = [](int64_t d) { return d == 16 || d == 32 || d == 64 || d == 128; };
   if (!supportedDim(spec.headDim) || !supportedDim(spec.valueDim))
-    return "head dims other than 64 or 128";
+    return "head dims other than 16, 32, 64 or 128";
   for (const auto *strides : {&spec.qStrides, &spec.kStrides, &spec.vStrides})
     if ((*strides)[3] != 1)
       return "a strided head dimension";

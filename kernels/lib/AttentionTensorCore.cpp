@@ -9,16 +9,18 @@
 //   cp.async tile i + 1 into the other K/V slot (overlaps the math below)
 //   S = Q·Kᵀ         Q fragments in registers (ldmatrix once), K fragments
 //                    by ldmatrix from shared
-//   x = (S·scale + mask)·log2 e; -inf past the keys / after the query
-//   m' = max(m, row max x) (a row's 4 lanes: 2 shuffles); p = 2^(x - m')
-//   l = 2^(m - m')·l + Σ p (lane-local, summed over the row's lanes once)
-//   O = 2^(m - m')·O + P·V   P: the S accumulators rounded to f16 are the
+//   x = S·scale + mask; -inf past the keys / after the query
+//   m' = max(m, row max x) (a row's 4 lanes: 2 shuffles)
+//   p = 2^((x - m')·log2 e) (x - m' first: masks of -3.4e38 stay finite)
+//   l = α·l + Σ p, α = 2^((m - m')·log2 e) (l lane-local, summed over the
+//   row's lanes once)
+//   O = α·O + P·V   P: the S accumulators rounded to f16 are the
 //                            mma's A fragments as they lie; V by
 //                            ldmatrix.trans
 //
 // The score tile never leaves registers. Shared tiles are rows of 16-byte
-// chunks XOR-swizzled by row % 8, so the 8 rows one ldmatrix reads hit
-// distinct bank groups. Rows past the queries or keys are zero-filled by
+// chunks XOR-swizzled by row, so the 8 rows one ldmatrix reads hit distinct
+// bank groups. Rows past the queries or keys are zero-filled by
 // cp.async (src-size 0); keys past the end are masked, rows past the end
 // never stored. Fully masked rows (max -inf) use 0 as their max.
 //
@@ -35,8 +37,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
-#include <limits>
 #include "llvm/Support/MathExtras.h"
+#include <limits>
 
 using namespace mlir;
 
@@ -65,8 +67,7 @@ TileOffsets tileOffsets(const AttentionSpec &spec) {
 class TensorCoreAttentionEmitter {
 public:
   TensorCoreAttentionEmitter(OpBuilder &b, Location loc, const AttentionSpec &spec)
-      : b(b), loc(loc), spec(spec), scoreTiles(kKeyTile / kMmaN),
-        outTiles(spec.valueDim / kMmaN) {}
+      : b(b), loc(loc), spec(spec), scoreTiles(kKeyTile / kMmaN), outTiles(spec.valueDim / kMmaN) {}
 
   void emit(gpu::GPUFuncOp func);
 
@@ -86,11 +87,21 @@ private:
   Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
   Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
   Value maxf(Value l, Value r) { return arith::MaximumFOp::create(b, loc, l, r); }
+  /// e^(x - base) as 2^((x - base)·log2 e), ex2.approx on the GPU.
+  Value expOfDifference(Value x, Value base) {
+    Value difference = arith::SubFOp::create(b, loc, x, base);
+    return math::Exp2Op::create(b, loc, mulf(difference, f32(llvm::numbers::log2ef)));
+  }
 
   /// The first f16 of the physical chunk holding logical chunk `chunk` of
-  /// tile row `row`.
-  Value swizzledColumn(Value row, Value chunk) {
-    return mul(arith::XOrIOp::create(b, loc, chunk, remu(row, 8)), kChunk);
+  /// row `row` of a tile `cols` wide: 8 consecutive rows at one chunk hit 8
+  /// distinct 16-byte bank groups (rows of 2 or 4 chunks: XOR with the row
+  /// pair or quad they share a 128-byte line with).
+  Value swizzledColumn(Value row, Value chunk, int64_t cols) {
+    int64_t chunksPerRow = cols / kChunk;
+    Value pattern =
+        chunksPerRow >= 8 ? remu(row, 8) : remu(divu(row, 8 / chunksPerRow), chunksPerRow);
+    return mul(arith::XOrIOp::create(b, loc, chunk, pattern), kChunk);
   }
   /// Element offset of [b, head, row, col] with `strides` from `base`.
   Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value head, Value row,
@@ -99,8 +110,7 @@ private:
   /// `first`, into `tile` (at ring `slot` when set); rows from `rowLimit` on
   /// are zero-filled.
   void copyRows(Value buffer, const std::array<int64_t, 4> &strides, int64_t base, Value head,
-                Value first, int64_t rowLimit, int64_t count, int64_t cols, Value tile,
-                Value slot);
+                Value first, int64_t rowLimit, int64_t count, int64_t cols, Value tile, Value slot);
   void copyKeyTile(Value keyTile, Value slot);
   void commitGroup() {
     group = nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -112,8 +122,8 @@ private:
     gpu::BarrierOp::create(b, loc);
   }
   Value ldmatrix(Value tile, ValueRange indices, bool transpose) {
-    return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, b.getF16Type()), tile,
-                                     indices, transpose, 4);
+    return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, b.getF16Type()), tile, indices,
+                                     transpose, 4);
   }
   Value mma(Value a, Value bFrag, Value acc) {
     return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
@@ -132,7 +142,7 @@ private:
   SmallVector<Value> loadQueryFragments();
   /// S = Q·Kᵀ of key tile `slot`: one accumulator per 8 keys.
   SmallVector<Value> scores(ArrayRef<Value> queryFragments, Value slot);
-  /// The scores as log2-domain logits x[tile][h][j] (row g + 8h, key
+  /// The scores as logits x[tile][h][j] (row g + 8h, key
   /// 8·tile + 2t + j): scaled, masked, -inf where excluded.
   SmallVector<Value> logits(ArrayRef<Value> accumulators, Value firstKey);
   /// Max over the row's 4 lanes.
@@ -183,11 +193,11 @@ void TensorCoreAttentionEmitter::copyRows(Value buffer, const std::array<int64_t
     SmallVector<Value> at;
     if (slot)
       at.push_back(slot);
-    at.append({row, swizzledColumn(row, chunk)});
-    nvgpu::DeviceAsyncCopyOp::create(b, loc, tile, at, buffer,
-                                     ValueRange{offset(strides, base, head, sourceRow,
-                                                       mul(chunk, kChunk))},
-                                     b.getIndexAttr(kChunk), sourceElements, b.getUnitAttr());
+    at.append({row, swizzledColumn(row, chunk, cols)});
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, tile, at, buffer,
+        ValueRange{offset(strides, base, head, sourceRow, mul(chunk, kChunk))},
+        b.getIndexAttr(kChunk), sourceElements, b.getUnitAttr());
   }
 }
 
@@ -207,7 +217,8 @@ SmallVector<Value> TensorCoreAttentionEmitter::loadQueryFragments() {
   SmallVector<Value> fragments;
   for (int64_t kk = 0; kk < spec.headDim / kMmaK; ++kk)
     fragments.push_back(ldmatrix(
-        qTile, ValueRange{row, swizzledColumn(row, add(index(2 * kk), chunkLane))}, false));
+        qTile, ValueRange{row, swizzledColumn(row, add(index(2 * kk), chunkLane), spec.headDim)},
+        false));
   return fragments;
 }
 
@@ -223,7 +234,9 @@ SmallVector<Value> TensorCoreAttentionEmitter::scores(ArrayRef<Value> queryFragm
     for (int64_t pair = 0; pair < scoreTiles / 2; ++pair) {
       Value key = add(index(pair * 2 * kMmaN), keyLane);
       Value both = ldmatrix(
-          kRing, ValueRange{slot, key, swizzledColumn(key, add(index(2 * kk), chunkLane))}, false);
+          kRing,
+          ValueRange{slot, key, swizzledColumn(key, add(index(2 * kk), chunkLane), spec.headDim)},
+          false);
       for (int64_t h = 0; h < 2; ++h)
         acc[2 * pair + h] = mma(queryFragments[kk], half(both, h), acc[2 * pair + h]);
     }
@@ -232,8 +245,7 @@ SmallVector<Value> TensorCoreAttentionEmitter::scores(ArrayRef<Value> queryFragm
 
 SmallVector<Value> TensorCoreAttentionEmitter::logits(ArrayRef<Value> accumulators,
                                                       Value firstKey) {
-  constexpr float kLog2E = llvm::numbers::log2ef;
-  Value scale = f32(spec.scale * kLog2E), log2e = f32(kLog2E);
+  Value scale = f32(spec.scale);
   Value minusInf = f32(-std::numeric_limits<float>::infinity());
   Value maskGroup;
   if (mask)
@@ -245,13 +257,14 @@ SmallVector<Value> TensorCoreAttentionEmitter::logits(ArrayRef<Value> accumulato
       Value row = rowOf(h);
       for (int64_t j = 0; j < 2; ++j) {
         Value key = add(firstKey, add(mul(t, 2), index(tile * kMmaN + j)));
-        Value score = vector::ExtractOp::create(b, loc, accumulators[tile], ArrayRef<int64_t>{h, j});
+        Value score =
+            vector::ExtractOp::create(b, loc, accumulators[tile], ArrayRef<int64_t>{h, j});
         Value x = mulf(score, scale);
         if (mask) {
           Value maskRow = spec.maskRows == 1 ? index(0) : minu(row, spec.queries - 1);
           Value at = add(mul(add(mul(maskGroup, spec.maskRows), maskRow), spec.keys),
                          minu(key, spec.keys - 1));
-          x = math::FmaOp::create(b, loc, memref::LoadOp::create(b, loc, mask, at), log2e, x);
+          x = addf(x, memref::LoadOp::create(b, loc, mask, at));
         }
         Value excluded =
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, key, index(spec.keys));
@@ -299,9 +312,11 @@ SmallVector<Value> TensorCoreAttentionEmitter::accumulateValues(ArrayRef<Value> 
     Value a = vector::FromElementsOp::create(b, loc, fragmentType, elements);
     Value key = add(index(kk * kMmaK), keyLane);
     for (int64_t pair = 0; pair < outTiles / 2; ++pair) {
-      Value both = ldmatrix(
-          vRing, ValueRange{slot, key, swizzledColumn(key, add(index(2 * pair), chunkLane))},
-          true);
+      Value both =
+          ldmatrix(vRing,
+                   ValueRange{slot, key,
+                              swizzledColumn(key, add(index(2 * pair), chunkLane), spec.valueDim)},
+                   true);
       for (int64_t h = 0; h < 2; ++h)
         out[2 * pair + h] = mma(a, half(both, h), out[2 * pair + h]);
     }
@@ -361,8 +376,8 @@ void TensorCoreAttentionEmitter::emit(gpu::GPUFuncOp func) {
   vRing = sharedView(b, loc, dynamic, offsets.v, {2, kKeyTile, spec.valueDim}, f16);
 
   // Prologue: Q (one group), key tile 0 (another); Q into registers.
-  copyRows(q, spec.qStrides, spec.qOffset, headIndex, blockFirstRow, spec.queries,
-           blockRows(spec), spec.headDim, qTile, Value());
+  copyRows(q, spec.qStrides, spec.qOffset, headIndex, blockFirstRow, spec.queries, blockRows(spec),
+           spec.headDim, qTile, Value());
   commitGroup();
   copyKeyTile(index(0), index(0));
   commitGroup();
@@ -402,24 +417,24 @@ void TensorCoreAttentionEmitter::emit(gpu::GPUFuncOp func) {
             for (int64_t j = 0; j < 2; ++j)
               tileMax = maxf(tileMax, x[(tile * 2 + h) * 2 + j]);
           Value rowMax = maxf(carried[h], quadReduce(tileMax, true));
-          Value noneYet = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, rowMax, minusInf);
+          Value noneYet =
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, rowMax, minusInf);
           Value base = arith::SelectOp::create(b, loc, noneYet, f32(0.0f), rowMax);
-          alphas[h] = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, carried[h], base));
+          alphas[h] = expOfDifference(carried[h], base);
           Value sum = f32(0.0f);
           for (int64_t tile = 0; tile < scoreTiles; ++tile)
             for (int64_t j = 0; j < 2; ++j) {
               int64_t at = (tile * 2 + h) * 2 + j;
-              probabilities[at] =
-                  math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, x[at], base));
+              probabilities[at] = expOfDifference(x[at], base);
               sum = addf(sum, probabilities[at]);
             }
           yielded[h] = rowMax;
           yielded[2 + h] = math::FmaOp::create(b, loc, carried[2 + h], alphas[h], sum);
         }
         // Rescale O by its rows' alpha, then add this tile's P·V.
-        Value alphaRows = vector::FromElementsOp::create(
-            b, loc, VectorType::get({2, 2}, b.getF32Type()),
-            ValueRange{alphas[0], alphas[0], alphas[1], alphas[1]});
+        Value alphaRows =
+            vector::FromElementsOp::create(b, loc, VectorType::get({2, 2}, b.getF32Type()),
+                                           ValueRange{alphas[0], alphas[0], alphas[1], alphas[1]});
         SmallVector<Value> out;
         for (Value acc : carried.drop_front(4))
           out.push_back(mulf(acc, alphaRows));
@@ -428,16 +443,13 @@ void TensorCoreAttentionEmitter::emit(gpu::GPUFuncOp func) {
         scf::YieldOp::create(b, loc, yielded);
       });
   ValueRange results = loop.getResults();
-  storeOutputs(SmallVector<Value>(results.drop_front(4)),
-               SmallVector<Value>(results.slice(2, 2)));
+  storeOutputs(SmallVector<Value>(results.drop_front(4)), SmallVector<Value>(results.slice(2, 2)));
   gpu::ReturnOp::create(b, loc);
 }
 
 } // namespace
 
-int64_t tensorCoreAttentionSharedBytes(const AttentionSpec &spec) {
-  return tileOffsets(spec).end;
-}
+int64_t tensorCoreAttentionSharedBytes(const AttentionSpec &spec) { return tileOffsets(spec).end; }
 
 void emitTensorCoreAttention(OpBuilder &builder, Location loc, const AttentionSpec &spec,
                              gpu::GPUFuncOp func) {

@@ -5,7 +5,7 @@
 // f16 attention sites run the tensor-core kernel (kernels/Attention.h) where
 // it fits, the SIMT kernel otherwise; one remark says which and why. f32
 // sites all run the SIMT kernel and say nothing.
-// NOTE: remark: kiln-cuda-fuse-attention: 1 of 2 fused attention kernels run on tensor cores (mma.sync); the SIMT kernel for head dims other than 64 or 128: head_dim_16 (MatMul){{$}}
+// NOTE: remark: kiln-cuda-fuse-attention: 1 of 2 fused attention kernels run on tensor cores (mma.sync); the SIMT kernel for head dims other than 16, 32, 64 or 128: head_dim_24 (MatMul){{$}}
 
 #qk_q = affine_map<(b, h, i, j, d) -> (b, h, i, d)>
 #qk_k = affine_map<(b, h, i, j, d) -> (b, h, j, d)>
@@ -86,15 +86,15 @@ func.func @head_dim_64(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %v: t
   return %out : tensor<1x2x8x64xf32>
 }
 
-// Head dim 16: the SIMT kernel.
-// CHECK-LABEL: func.func @head_dim_16
-// CHECK: gpu.launch_func @kiln_library_kernels::@attention_f16_b1h2_q8k8_d16v16_s3e800000_w4r4
-func.func @head_dim_16(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
+// Head dim 24: the SIMT kernel.
+// CHECK-LABEL: func.func @head_dim_24
+// CHECK: gpu.launch_func @kiln_library_kernels::@attention_f16_b1h2_q8k8_d24v24_s3e800000_w4r4
+func.func @head_dim_24(%q: tensor<1x2x8x24xf32>, %k: tensor<1x2x8x24xf32>, %v: tensor<1x2x8x24xf32>) -> tensor<1x2x8x24xf32> {
   %zero = arith.constant 0.0 : f32
   %lowest = arith.constant 0xFF800000 : f32
   %e0 = tensor.empty() : tensor<1x2x8x8xf32>
   %z0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
-  %s = linalg.generic {indexing_maps = [#qk_q, #qk_k, #qk_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%q, %k : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) outs(%z0 : tensor<1x2x8x8xf32>) {
+  %s = linalg.generic {indexing_maps = [#qk_q, #qk_k, #qk_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%q, %k : tensor<1x2x8x24xf32>, tensor<1x2x8x24xf32>) outs(%z0 : tensor<1x2x8x8xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %r = arith.addf %acc, %m : f32
@@ -139,15 +139,15 @@ func.func @head_dim_16(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: t
     %r = arith.divf %a, %b : f32
     linalg.yield %r : f32
   } -> tensor<1x2x8x8xf32>
-  %e6 = tensor.empty() : tensor<1x2x8x16xf32>
-  %z2 = linalg.fill ins(%zero : f32) outs(%e6 : tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
-  %out = linalg.generic {indexing_maps = [#pv_p, #pv_v, #qk_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%p, %v : tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) outs(%z2 : tensor<1x2x8x16xf32>) {
+  %e6 = tensor.empty() : tensor<1x2x8x24xf32>
+  %z2 = linalg.fill ins(%zero : f32) outs(%e6 : tensor<1x2x8x24xf32>) -> tensor<1x2x8x24xf32>
+  %out = linalg.generic {indexing_maps = [#pv_p, #pv_v, #qk_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%p, %v : tensor<1x2x8x8xf32>, tensor<1x2x8x24xf32>) outs(%z2 : tensor<1x2x8x24xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %r = arith.addf %acc, %m : f32
     linalg.yield %r : f32
-  } -> tensor<1x2x8x16xf32> loc(#head_dim_16)
-  return %out : tensor<1x2x8x16xf32>
+  } -> tensor<1x2x8x24xf32> loc(#head_dim_24)
+  return %out : tensor<1x2x8x24xf32>
 }
 
 // The kernel module: mma.sync, ldmatrix (transposed for V) and cp.async in
@@ -158,11 +158,11 @@ func.func @head_dim_16(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: t
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false}
 // CHECK: nvgpu.mma.sync
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
-// CHECK: gpu.func @attention_f16_b1h2_q8k8_d16v16_s3e800000_w4r4
+// CHECK: gpu.func @attention_f16_b1h2_q8k8_d24v24_s3e800000_w4r4
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: gpu.return
 
 // F32-NOT: remark
 
 #head_dim_64 = loc("head_dim_64 (MatMul)"("m.onnx":0:0))
-#head_dim_16 = loc("head_dim_16 (MatMul)"("m.onnx":0:0))
+#head_dim_24 = loc("head_dim_24 (MatMul)"("m.onnx":0:0))

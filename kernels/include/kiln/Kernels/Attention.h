@@ -9,8 +9,8 @@
 // once. The score tile only ever lives in registers (one key per lane).
 // Loads widen to f32; all arithmetic is f32.
 //
-// f16 attention with head dims of 64 or 128 and 16-byte aligned rows runs
-// on tensor cores instead (AttentionMethod::TensorCore, FlashAttention-2
+// f16 attention with head dims of 16, 32, 64 or 128 and 16-byte aligned rows
+// runs on tensor cores instead (AttentionMethod::TensorCore, FlashAttention-2
 // style): each warp owns 16 query rows, S = Q·Kᵀ and O += P·V are mma.sync
 // m16n8k16 (f16 in, f32 accumulators), P is rounded to f16 in registers,
 // the softmax is f32, and K/V tiles of 64 keys are double-buffered in shared
@@ -85,7 +85,7 @@ struct AttentionSpec {
 llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec);
 
 /// Why the tensor-core kernel cannot compute `spec` (strides resolved), or
-/// an empty string when it can: it needs f16, head dims of 64 or 128,
+/// an empty string when it can: it needs f16, head dims of 16, 32, 64 or 128,
 /// contiguous rows (column stride 1) and 16-byte aligned rows and offsets.
 std::string attentionTensorCoreRefusal(const AttentionSpec &spec);
 
