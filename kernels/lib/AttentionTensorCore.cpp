@@ -361,11 +361,18 @@ void TensorCoreAttentionEmitter::emit(gpu::GPUFuncOp func) {
   g = divu(lane, kQuad);
   t = remu(lane, kQuad);
   Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  blockHead = divu(block, queryTiles);
+  // Causal: the last query tiles (the most keys) of every head first, so
+  // the short tiles fill the tail of the grid.
+  int64_t headCount = spec.batch * spec.heads;
+  Value queryTile =
+      spec.causal
+          ? arith::SubIOp::create(b, loc, index(queryTiles - 1), divu(block, headCount)).getResult()
+          : remu(block, queryTiles);
+  blockHead = spec.causal ? remu(block, headCount) : divu(block, queryTiles);
   batchIndex = divu(blockHead, spec.heads);
   headIndex = remu(blockHead, spec.heads);
   kvHead = spec.kvGroup == 1 ? headIndex : divu(headIndex, spec.kvGroup);
-  blockFirstRow = mul(remu(block, queryTiles), blockRows(spec));
+  blockFirstRow = mul(queryTile, blockRows(spec));
   warpFirstRow = add(blockFirstRow, mul(divu(tid, kWarpLanes), kTensorCoreRowsPerWarp));
 
   Value dynamic = dynamicSharedBytes(b, loc);
