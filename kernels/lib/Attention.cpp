@@ -270,28 +270,15 @@ struct RowState {
   SmallVector<Value> out; // columnsPerLane accumulators
 };
 
-class AttentionEmitter {
+class AttentionEmitter : ArithShorthands {
 public:
   AttentionEmitter(OpBuilder &b, Location loc, const AttentionSpec &spec)
-      : b(b), loc(loc), spec(spec), rows(spec.rowsPerWarp), columns(columnsPerLane(spec)) {}
+      : ArithShorthands(b, loc), spec(spec), rows(spec.rowsPerWarp),
+        columns(columnsPerLane(spec)) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(float v) {
-    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v));
-  }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
-  Value minu(Value l, int64_t r) { return arith::MinUIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, Value r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
-  }
-  Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
-  Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
 
   /// Offset of [b, head, row, col] with `strides` from `base`.
   Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value head, Value row,
@@ -315,8 +302,6 @@ private:
   void storeOutputs(ArrayRef<RowState> states);
   Value queryRow(int64_t r) { return add(firstRow, index(r)); }
 
-  OpBuilder &b;
-  Location loc;
   const AttentionSpec &spec;
   int64_t rows, columns;
   Value q, k, v, mask, o;

@@ -64,28 +64,15 @@ TileOffsets tileOffsets(const AttentionSpec &spec) {
   return out;
 }
 
-class TensorCoreAttentionEmitter {
+class TensorCoreAttentionEmitter : ArithShorthands {
 public:
   TensorCoreAttentionEmitter(OpBuilder &b, Location loc, const AttentionSpec &spec)
-      : b(b), loc(loc), spec(spec), scoreTiles(kKeyTile / kMmaN), outTiles(spec.valueDim / kMmaN) {}
+      : ArithShorthands(b, loc), spec(spec), scoreTiles(kKeyTile / kMmaN),
+        outTiles(spec.valueDim / kMmaN) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(float v) {
-    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v));
-  }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
-  Value minu(Value l, int64_t r) { return arith::MinUIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, Value r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
-  }
-  Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
-  Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
   Value maxf(Value l, Value r) { return arith::MaximumFOp::create(b, loc, l, r); }
   /// e^(x - base) as 2^((x - base)·log2 e), ex2.approx on the GPU.
   Value expOfDifference(Value x, Value base) {
@@ -153,8 +140,6 @@ private:
   void storeOutputs(ArrayRef<Value> out, ArrayRef<Value> sums);
   Value rowOf(int64_t h) { return add(warpFirstRow, add(g, index(8 * h))); }
 
-  OpBuilder &b;
-  Location loc;
   const AttentionSpec &spec;
   int64_t scoreTiles, outTiles;
   Value q, k, v, mask, o;
