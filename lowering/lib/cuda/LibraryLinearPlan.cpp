@@ -204,12 +204,25 @@ llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
   return gemmKernel(*resolved);
 }
 
+/// Up to this many weights, M <= 2 SIMT GEMVs split K over 2 warps of a
+/// block: twice the warps for the same loads in flight, half the serial
+/// chain per warp (bench/NOTES.md, session 4).
+constexpr int64_t kSimtSplitMaxWeights = int64_t{4096} * 11008;
+
 /// The fastest tiling that the generator accepts: for M >= 8 the
 /// tensor-core GEMV (K split over the 8 warps of a block, then without the
-/// split; faster than SIMT there, bench/NOTES.md v5), else or when it
-/// refuses the shape, SIMT.
+/// split; faster than SIMT there, bench/NOTES.md v5); for M <= 2 and up to
+/// kSimtSplitMaxWeights weights SIMT with K split over 2 warps; else or
+/// when the generator refuses those, SIMT with its defaults.
 llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
   SmallVector<GemvSpec> candidates;
+  std::optional<int64_t> weights = codec::checkedMul(shape.n, shape.k);
+  if (shape.m <= 2 && weights && *weights <= kSimtSplitMaxWeights) {
+    GemvSpec split = shape;
+    split.warpsPerBlock = 8;
+    split.kSplit = 2;
+    candidates.push_back(split);
+  }
   if (shape.m >= 8) {
     GemvSpec split = shape;
     split.method = GemvMethod::MmaSync;
