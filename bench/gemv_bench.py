@@ -117,10 +117,14 @@ def time_calls_graph(fn, nbuf, inner=20, reps=25):
             "graph_p90_us": samples[(len(samples) * 9) // 10]}
 
 
-def time_into(row, key, fn, nbuf):
-    """row[key] = event-timed median us of fn; with GRAPH_TIMING also
-    row[key with _graph_us] = the graph-replay median (or *_graph_error)."""
-    row[key] = time_calls(fn, nbuf)["median_us"]
+def time_into(row, key, fn, nbuf, spread=False):
+    """row[key] = event-timed median us of fn (spread: also p10_us, p90_us);
+    with GRAPH_TIMING also row[key with _graph_us] = the graph-replay median
+    (or *_graph_error)."""
+    t = time_calls(fn, nbuf)
+    row[key] = t["median_us"]
+    if spread:
+        row.update(p10_us=t["p10_us"], p90_us=t["p90_us"])
     if GRAPH_TIMING:
         g = time_calls_graph(fn, nbuf)
         graph_key = key[:-len("_us")] + "_graph_us"

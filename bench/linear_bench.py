@@ -74,6 +74,49 @@ def encode_tensor_map(tensor, spec):
     return host.to("cuda")
 
 
+class _LaunchAttribute(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint32), ("pad", ctypes.c_char * 4),
+                ("value", ctypes.c_char * 64)]
+
+
+class _LaunchConfig(ctypes.Structure):
+    _fields_ = [("grid", ctypes.c_uint32 * 3), ("block", ctypes.c_uint32 * 3),
+                ("shared_bytes", ctypes.c_uint32), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.POINTER(_LaunchAttribute)), ("num_attrs", ctypes.c_uint32)]
+
+
+_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # CU_LAUNCH_ATTRIBUTE_ (cuda.h)
+
+
+def dependent_launcher(func, grid, block, shared, arg_sets):
+    """Launches `func` with cuLaunchKernelEx and programmatic stream
+    serialization (programmatic dependent launch: the grid may start while
+    the previous grid of the stream finishes; the kernel's griddepcontrol.wait
+    orders what depends on it), on torch's current stream (the capturing one
+    under graph capture). arg_sets[i] holds 64-bit pointer arguments."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+    attr = _LaunchAttribute(id=_PROGRAMMATIC_STREAM_SERIALIZATION)
+    ctypes.memmove(attr.value, ctypes.byref(ctypes.c_int(1)), 4)
+    params = []
+    for args in arg_sets:
+        values = [ctypes.c_uint64(int(a)) for a in args]
+        pointers = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
+        params.append((values, pointers))
+    function = ctypes.c_void_p(getattr(func, "kernel", func).ptr)  # CuPy RawKernel -> Function
+
+    def launch(i):
+        config = _LaunchConfig((grid[0], grid[1], grid[2]), (block[0], block[1], block[2]),
+                               shared, ctypes.c_void_p(torch.cuda.current_stream().cuda_stream),
+                               ctypes.pointer(attr), 1)
+        rc = _libcuda.cuLaunchKernelEx(ctypes.byref(config), function, params[i][1], None)
+        if rc != 0:
+            raise RuntimeError(f"cuLaunchKernelEx failed with CUresult {rc}")
+    launch.keep = (attr, params)
+    return launch
+
+
 class KilnKernels:
     """GEMV and GEMM kernels of one cubin, launched through CuPy."""
 
@@ -122,6 +165,8 @@ class KilnKernels:
         else:
             args = [tuple([ptr(x), ptr(w), ptr(s)] + tail)
                     for w, s in zip(case.kiln_ws, case.scale_bufs)]
+        if entry.get("dependent_launch", False):
+            return dependent_launcher(func, grid, block, shared, args)
         return lambda i: func(grid, block, args[i], shared_mem=shared)
 
 
@@ -145,10 +190,17 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
     ref = x.double() @ case.w_ref.double().t()
     variants = []
     for entry in kiln.variants(fmt, m, n, k):
-        err = check(kiln, entry, case, m)
-        y = torch.empty(m, n, device="cuda", dtype=torch.float16)
-        t = {}
-        time_into(t, "median_us", kiln.launcher(entry, case, x, y), case.nbuf)
+        # Dependent launches run on a stream of their own (not the legacy
+        # default stream), events and sleep included.
+        stream = (torch.cuda.Stream() if entry.get("dependent_launch", False)
+                  else torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            err = check(kiln, entry, case, m)
+            y = torch.empty(m, n, device="cuda", dtype=torch.float16)
+            t = {}
+            time_into(t, "median_us", kiln.launcher(entry, case, x, y), case.nbuf,
+                      spread=True)
+        torch.cuda.synchronize()
         variants.append({"name": entry["name"], "op": entry.get("op", "gemv"),
                          "method": entry.get("method", "simt"), "rel_err": err, **t})
         if not err <= REL_TOL:

@@ -7,6 +7,7 @@
 #include "kiln/Dialect/Codec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -100,8 +101,11 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
   }
   if (spec.warpsPerBlock < 1 || spec.warpsPerBlock > 32)
     return specError("warps per block must be in 1..32");
-  if (spec.method == GemvMethod::MmaSync)
+  if (spec.method == GemvMethod::MmaSync) {
+    if (spec.dependentLaunch)
+      return specError("dependent launch is only generated for the SIMT method");
     return resolveMmaGemvSpec(spec);
+  }
   if (spec.kSplit < 1 || spec.warpsPerBlock % spec.kSplit != 0)
     return specError("K split " + llvm::Twine(spec.kSplit) +
                      " must divide the warps per block (" +
@@ -113,6 +117,8 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
                      llvm::Twine(chunks) + " weight chunks of a row");
   if (spec.persistentBlocks < 0)
     return specError("persistent block count must not be negative");
+  if (spec.dependentLaunch && spec.persistentBlocks > 0)
+    return specError("a persistent grid does not take a dependent launch");
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
     // that reuse most, but at M <= 2 two rows (8 chunks each in flight) were
@@ -163,7 +169,8 @@ std::string gemvKernelName(const GemvSpec &spec) {
          "u" + std::to_string(spec.chunksInFlight) + "w" +
          std::to_string(spec.warpsPerBlock) +
          (spec.kSplit > 1 ? "s" + std::to_string(spec.kSplit) : "") +
-         (spec.persistentBlocks > 0 ? "p" + std::to_string(spec.persistentBlocks) : "");
+         (spec.persistentBlocks > 0 ? "p" + std::to_string(spec.persistentBlocks) : "") +
+         (spec.dependentLaunch ? "d" : "");
 }
 
 LaunchShape gemvLaunchShape(const GemvSpec &spec) {
@@ -238,6 +245,8 @@ private:
   /// Chunks of a row that one warp of a K-split group covers.
   int64_t chunksPerSplit;
   Value x, w, scales, y, lane, rowBase;
+  /// Dependent launch: the previous grid has not been waited for yet.
+  bool previousGridPending = false;
   /// The first chunk of this warp's share of K (0 without a K split).
   Value chunkBase;
 };
@@ -276,6 +285,12 @@ GemvEmitter::LoadedChunks GemvEmitter::loadChunks(Value firstRow,
         chunkScales.push_back(arith::ExtFOp::create(b, loc, b.getF32Type(), s));
       }
     }
+  }
+  // Dependent launch: weights and scales never change between grids, but
+  // activations may be the previous grid's output.
+  if (previousGridPending) {
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+    previousGridPending = false;
   }
   // The first chunk's activations travel with the weights; later ones are
   // loaded one chunk ahead of their use (computeChunks).
@@ -517,6 +532,11 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
   Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
   Value globalWarp = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock)), warp);
+  if (spec.dependentLaunch) {
+    // The next grid may launch now; its blocks start as ours retire.
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::launch_dependents);
+    previousGridPending = true;
+  }
   if (spec.persistentBlocks > 0) {
     emitPersistent(globalWarp);
     b.setInsertionPointToEnd(&entry);

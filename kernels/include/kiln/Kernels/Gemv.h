@@ -63,6 +63,13 @@ struct GemvSpec {
   /// Simt only: launch this many blocks that loop over row groups, loading
   /// the next group while computing the current one; 0: a block per group.
   int64_t persistentBlocks = 0;
+  /// Simt only, sm_90+ (griddepcontrol): programmatic dependent launch. The
+  /// kernel lets the next grid of its stream launch at once and issues its
+  /// weight and scale loads (constants) before waiting for the previous
+  /// grid; activations are read and outputs written only after the wait.
+  /// Takes effect when launched with the programmatic stream serialization
+  /// attribute (cuLaunchKernelEx); otherwise the two instructions are no-ops.
+  bool dependentLaunch = false;
 };
 
 /// Checks the shapes (divisibility, limits, overflow) and fills the defaults.
