@@ -3,13 +3,15 @@
 
     attention_check.py --cubin K.cubin --manifest K.json [--json OUT.json]
 
-Runs every "attention" kernel of the manifest on random inputs laid out as
+Runs every "attention" kernel of the manifest (tensor-core "mma_sync" and
+SIMT ones alike: the manifest's "method") on random inputs laid out as
 its strides, offsets and buffer sizes say (the same parameters kilnc's
 kiln-cuda-fuse-attention pass passes), and compares O with a float64
 PyTorch reference: softmax(scale · Q·Kᵀ + mask [+ causal]) · V, with K and V
 shared by kv_group query heads. Tolerance: 1e-4 · max(1, max|ref|) for f32,
-3e-3 for f16 (inputs are f16; the kernel computes in f32 and rounds O to
-f16). Kernels with at least 65536 scores per head are also timed against
+3e-3 for f16 (inputs are f16; the SIMT kernel computes in f32, the
+tensor-core one multiplies f16 (P rounded to f16) into f32 accumulators;
+both round O to f16). Kernels with at least 65536 scores per head are also timed against
 torch.nn.functional.scaled_dot_product_attention on the same contiguous
 tensors (CUDA events, median of 20). Exit status 1 if any kernel fails.
 """
@@ -100,8 +102,8 @@ def check(module, entry, gen):
     err = (o.double() - ref).abs().max().item()
     scale = max(1.0, ref.abs().max().item())
     tol = (3e-3 if dtype == torch.float16 else 1e-4) * scale
-    result = {"name": entry["name"], "max_abs_error": err, "tolerance": tol,
-              "ok": bool(err <= tol)}
+    result = {"name": entry["name"], "method": entry.get("method", "simt"),
+              "max_abs_error": err, "tolerance": tol, "ok": bool(err <= tol)}
     if entry["queries"] * entry["keys"] >= 65536:
         qc, kc, vc = (t.contiguous() for t in (q, k, v))
         group = entry["kv_group"]
@@ -117,6 +119,7 @@ def check(module, entry, gen):
             scale=entry["scale"])
         result["kiln_ms"] = time_ms(launch)
         result["torch_sdpa_ms"] = time_ms(sdpa)
+        result["sdpa_over_kiln"] = result["torch_sdpa_ms"] / result["kiln_ms"]
     return result
 
 
@@ -136,8 +139,10 @@ def main():
         results.append(r)
         timing = ""
         if "kiln_ms" in r:
-            timing = f"  kiln {r['kiln_ms']:.3f} ms, torch sdpa {r['torch_sdpa_ms']:.3f} ms"
-        print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['name']}: max error {r['max_abs_error']:.3e}"
+            timing = (f"  kiln {r['kiln_ms']:.3f} ms, torch sdpa {r['torch_sdpa_ms']:.3f} ms"
+                      f" ({r['sdpa_over_kiln']:.2f}x sdpa)")
+        print(f"{'ok  ' if r['ok'] else 'FAIL'} [{r['method']}] {r['name']}:"
+              f" max error {r['max_abs_error']:.3e}"
               f" (tolerance {r['tolerance']:.1e}){timing}")
     report = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
               "kernels": results}

@@ -49,7 +49,8 @@ llvm::cl::list<std::string> kernelSpecs(
                    "FORMAT = f16 | int8 | int4; or a fused attention "
                    "attention:f32|f16:b=B:h=H:q=Q:k=K:d=D:v=DV[:scale=S][:causal]"
                    "[:mask=GROUPSxROWSxDIVISOR][:qs=|ks=|vs=SBxSHxSRxSC][:qo=|ko=|vo=OFFSET]"
-                   "[:qe=|ke=|ve=ELEMENTS][:g=KV_GROUP][:w=WARPS][:r=ROWS]"),
+                   "[:qe=|ke=|ve=ELEMENTS][:g=KV_GROUP][:w=WARPS][:r=ROWS][:tc|:simt] "
+                   "(attention: tensor cores where they fit unless :simt)"),
     llvm::cl::OneOrMore);
 llvm::cl::opt<std::string> gpuArch("gpu-arch", llvm::cl::desc("sm_80 | sm_90a | ..."),
                                    llvm::cl::init("sm_90a"));
@@ -220,6 +221,11 @@ llvm::Expected<kernels::AttentionSpec> parseAttentionSpec(llvm::StringRef text) 
       spec.causal = true;
       continue;
     }
+    if (field == "tc" || field == "simt") {
+      spec.method = field == "tc" ? kernels::AttentionMethod::TensorCore
+                                  : kernels::AttentionMethod::Simt;
+      continue;
+    }
     auto [key, valueText] = field.split('=');
     llvm::StringRef value = valueText;
     bool ok = !value.empty();
@@ -276,7 +282,7 @@ llvm::json::Object manifestEntry(const kernels::AttentionSpec &spec) {
   return llvm::json::Object{
       {"name", kernels::attentionKernelName(spec)},
       {"op", "attention"},
-      {"method", "simt"},
+      {"method", spec.method == kernels::AttentionMethod::TensorCore ? "mma_sync" : "simt"},
       {"element", spec.element == kernels::AttentionElement::F16 ? "f16" : "f32"},
       {"batch", spec.batch},
       {"heads", spec.heads},

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "kiln/Kernels/Attention.h"
 
+#include "AttentionTensorCore.h"
 #include "GemmCommon.h"
 #include "KernelSupport.h"
 
@@ -64,6 +65,10 @@ SharedLayout sharedLayout(const AttentionSpec &spec) {
   return {rowsPerBlock(spec) * spec.headDim, kKeyTile * (spec.headDim + 1),
           kKeyTile * spec.valueDim};
 }
+int64_t sharedBytes(const AttentionSpec &spec) {
+  return spec.method == AttentionMethod::TensorCore ? tensorCoreAttentionSharedBytes(spec)
+                                                    : sharedLayout(spec).bytes();
+}
 
 std::array<int64_t, 4> contiguousStrides(int64_t heads, int64_t rows, int64_t cols) {
   return {heads * rows * cols, rows * cols, cols, 1};
@@ -105,10 +110,11 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
                               t(spec.headDim) + ", " + t(spec.valueDim) + ")");
   if (!std::isfinite(spec.scale) || spec.scale == 0.0f)
     return attentionSpecError("the scale must be finite and non-zero");
+  bool rowsGiven = spec.rowsPerWarp != 0;
   if (spec.warps == 0)
     spec.warps = 4;
   if (spec.rowsPerWarp == 0)
-    spec.rowsPerWarp = 4;
+    spec.rowsPerWarp = spec.method == AttentionMethod::TensorCore ? kTensorCoreRowsPerWarp : 4;
   if (spec.warps < 1 || spec.warps > 32 || spec.rowsPerWarp < 1 || spec.rowsPerWarp > 16)
     return attentionSpecError("warps (" + t(spec.warps) + ") must be 1..32 and rows per warp (" +
                               t(spec.rowsPerWarp) + ") 1..16");
@@ -166,11 +172,24 @@ llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec) {
       return attentionSpecError(llvm::Twine(operand.name) + " reaches element " + t(needed - 1) +
                                 " of a buffer of " + t(operand.elements));
   }
+  if (spec.method != AttentionMethod::Simt) {
+    std::string refusal = attentionTensorCoreRefusal(spec);
+    if (refusal.empty() && rowsGiven && spec.rowsPerWarp != kTensorCoreRowsPerWarp)
+      refusal = "its warps own 16 query rows each, not " + std::to_string(spec.rowsPerWarp);
+    if (refusal.empty() && spec.warps > kTensorCoreMaxWarps)
+      refusal = "it runs at most " + std::to_string(kTensorCoreMaxWarps) + " warps per block";
+    if (!refusal.empty() && spec.method == AttentionMethod::TensorCore)
+      return attentionSpecError("the tensor-core kernel cannot compute this attention: " +
+                                refusal);
+    spec.method = refusal.empty() ? AttentionMethod::TensorCore : AttentionMethod::Simt;
+    if (refusal.empty())
+      spec.rowsPerWarp = kTensorCoreRowsPerWarp;
+  }
   AttentionExtents extents = attentionExtents(spec);
   for (int64_t extent : {extents.mask, extents.o})
     if (extent <= 0 || extent > kMaxElements)
       return attentionSpecError("an operand spans more than 2^31 elements");
-  if (int64_t bytes = sharedLayout(spec).bytes(); bytes > kMaxSharedBytes)
+  if (int64_t bytes = sharedBytes(spec); bytes > kMaxSharedBytes)
     return attentionSpecError("the tiles need " + t(bytes) + " bytes of shared memory, more than " +
                               t(kMaxSharedBytes) + " (fewer warps or rows per warp)");
   return spec;
@@ -215,12 +234,32 @@ std::string attentionKernelName(const AttentionSpec &spec) {
   layout("qs", spec.qStrides, spec.qOffset, spec.qElements, spec.heads, spec.queries, spec.headDim);
   layout("ks", spec.kStrides, spec.kOffset, spec.kElements, kvHeads, spec.keys, spec.headDim);
   layout("vs", spec.vStrides, spec.vOffset, spec.vElements, kvHeads, spec.keys, spec.valueDim);
+  if (spec.method == AttentionMethod::TensorCore)
+    return name + "_tc_w" + s(spec.warps);
   return name + "_w" + s(spec.warps) + "r" + s(spec.rowsPerWarp);
 }
 
+std::string attentionTensorCoreRefusal(const AttentionSpec &spec) {
+  if (spec.element != AttentionElement::F16)
+    return "f32 operands (tensor cores take f16)";
+  auto supportedDim = [](int64_t d) { return d == 16 || d == 32 || d == 64 || d == 128; };
+  if (!supportedDim(spec.headDim) || !supportedDim(spec.valueDim))
+    return "head dims other than 16, 32, 64 or 128";
+  for (const auto *strides : {&spec.qStrides, &spec.kStrides, &spec.vStrides})
+    if ((*strides)[3] != 1)
+      return "a strided head dimension";
+  // 16-byte rows: every row start a multiple of 8 halves.
+  auto aligned = [](int64_t v) { return v % kTensorCoreChunkHalves == 0; };
+  for (auto [strides, offset] : {std::pair{&spec.qStrides, spec.qOffset},
+                                 std::pair{&spec.kStrides, spec.kOffset},
+                                 std::pair{&spec.vStrides, spec.vOffset}})
+    if (!aligned(offset) || !llvm::all_of(llvm::ArrayRef(*strides).take_front(3), aligned))
+      return "rows not 16-byte aligned";
+  return "";
+}
+
 AttentionLaunchShape attentionLaunchShape(const AttentionSpec &spec) {
-  return {spec.batch * spec.heads * queryTiles(spec), spec.warps * kWarpLanes,
-          sharedLayout(spec).bytes()};
+  return {spec.batch * spec.heads * queryTiles(spec), spec.warps * kWarpLanes, sharedBytes(spec)};
 }
 
 namespace {
@@ -231,28 +270,15 @@ struct RowState {
   SmallVector<Value> out; // columnsPerLane accumulators
 };
 
-class AttentionEmitter {
+class AttentionEmitter : ArithShorthands {
 public:
   AttentionEmitter(OpBuilder &b, Location loc, const AttentionSpec &spec)
-      : b(b), loc(loc), spec(spec), rows(spec.rowsPerWarp), columns(columnsPerLane(spec)) {}
+      : ArithShorthands(b, loc), spec(spec), rows(spec.rowsPerWarp),
+        columns(columnsPerLane(spec)) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(float v) {
-    return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v));
-  }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
-  Value minu(Value l, int64_t r) { return arith::MinUIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, Value r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
-  }
-  Value addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
-  Value mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
 
   /// Offset of [b, head, row, col] with `strides` from `base`.
   Value offset(const std::array<int64_t, 4> &strides, int64_t base, Value head, Value row,
@@ -276,8 +302,6 @@ private:
   void storeOutputs(ArrayRef<RowState> states);
   Value queryRow(int64_t r) { return add(firstRow, index(r)); }
 
-  OpBuilder &b;
-  Location loc;
   const AttentionSpec &spec;
   int64_t rows, columns;
   Value q, k, v, mask, o;
@@ -523,7 +547,10 @@ gpu::GPUFuncOp buildAttentionKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   OpBuilder::InsertionGuard guard(builder);
   auto func = createGemmKernelFunc(builder, module, attentionKernelName(spec), args,
                                    attentionLaunchShape(spec).blockX, /*firstNoAlias=*/0);
-  AttentionEmitter(builder, loc, spec).emit(func);
+  if (spec.method == AttentionMethod::TensorCore)
+    emitTensorCoreAttention(builder, loc, spec, func);
+  else
+    AttentionEmitter(builder, loc, spec).emit(func);
   return func;
 }
 

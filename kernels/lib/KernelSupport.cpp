@@ -38,4 +38,27 @@ Value warpReduce(OpBuilder &b, Location loc, Value value,
   return value;
 }
 
+Value ArithShorthands::index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+Value ArithShorthands::f32(float v) {
+  return arith::ConstantFloatOp::create(b, loc, b.getF32Type(), llvm::APFloat(v));
+}
+Value ArithShorthands::add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
+Value ArithShorthands::mul(Value l, int64_t r) {
+  return arith::MulIOp::create(b, loc, l, index(r));
+}
+Value ArithShorthands::divu(Value l, int64_t r) {
+  return arith::DivUIOp::create(b, loc, l, index(r));
+}
+Value ArithShorthands::remu(Value l, int64_t r) {
+  return arith::RemUIOp::create(b, loc, l, index(r));
+}
+Value ArithShorthands::minu(Value l, int64_t r) {
+  return arith::MinUIOp::create(b, loc, l, index(r));
+}
+Value ArithShorthands::ult(Value l, Value r) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
+}
+Value ArithShorthands::addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
+Value ArithShorthands::mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
+
 } // namespace kiln::kernels

@@ -716,7 +716,7 @@ func.func @mask_per_row(%q: tensor<2x2x8x16xf32>, %k: tensor<2x2x8x16xf32>, %v: 
 // F16: %[[Q:.*]] = bufferization.to_buffer %[[QH]] read_only : tensor<256xf16> to memref<256xf16>
 // F16: bufferization.to_buffer
 // F16: bufferization.to_buffer
-// F16: gpu.launch_func @kiln_library_kernels::@attention_f16_b1h2_q8k8_d16v16_s3e800000_w4r4
+// F16: gpu.launch_func @kiln_library_kernels::@attention_f16_b1h2_q8k8_d16v16_s3e800000_tc_w4
 // F16-SAME: args(%[[Q]] : memref<256xf16>, %{{.*}} : memref<256xf16>, %{{.*}} : memref<256xf16>, %[[O:.*]] : memref<256xf16>)
 // F16: %[[T:.*]] = bufferization.to_tensor %[[O]] restrict : memref<256xf16> to tensor<256xf16>
 // F16: %[[E:.*]] = tensor.expand_shape %[[T]]

@@ -2,7 +2,7 @@
 # Every kernel shape the generators produce must assemble with ptxas for each
 # architecture we ship (sm_80, sm_90a): both GEMV methods and the GEMM, all
 # formats, batches 1..2048, K tails (11008), odd batch sizes and per-channel
-# scales; the fused attention kernel; the sm_90a-only wgmma GEMM.
+# scales; both fused attention kernels; the sm_90a-only wgmma GEMM.
 # Usage: ptxas-assemble.sh KILN_KERNELGEN PTXAS
 set -euo pipefail
 gen=$1
@@ -37,6 +37,15 @@ specs+=(--kernel="attention:f16:b=2:h=12:q=100:k=77:d=64:v=64:scale=0.125:causal
 specs+=(--kernel="attention:f16:b=1:h=8:q=512:k=512:d=128:v=128:causal")
 specs+=(--kernel="attention:f32:b=3:h=2:q=9:k=33:d=256:v=256:w=2:r=2:mask=6x9x1")
 specs+=(--kernel="attention:f32:b=1:h=4:q=16:k=16:d=16:v=16:qs=0x16x192x1:ks=0x16x192x1:vs=0x16x192x1:ko=64:vo=128:qe=3072:ke=3072:ve=3072")
+# Tensor-core attention (f16, head dims 16..128): causal grouped K/V, a
+# per-row mask with partial tiles, 8 warps, Q/K/V slices of one fused QKV
+# projection, and the SIMT kernel forced at a tensor-core shape.
+specs+=(--kernel="attention:f16:b=1:h=16:q=2048:k=2048:d=64:v=64:causal:g=4")
+specs+=(--kernel="attention:f16:b=2:h=4:q=100:k=77:d=128:v=64:causal:mask=2x100x4:g=2")
+specs+=(--kernel="attention:f16:b=1:h=8:q=1000:k=1000:d=128:v=128:w=8")
+specs+=(--kernel="attention:f16:b=3:h=2:q=40:k=77:d=16:v=32:mask=6x1x1")
+specs+=(--kernel="attention:f16:b=2:h=4:q=128:k=128:d=64:v=64:qs=98304x64x768x1:ks=98304x64x768x1:vs=98304x64x768x1:ko=256:vo=512:qe=196608:ke=196608:ve=196608")
+specs+=(--kernel="attention:f16:b=1:h=16:q=2048:k=2048:d=64:v=64:causal:g=4:simt")
 for arch in sm_80 sm_90a; do
   "$gen" "${specs[@]}" --gpu-arch=$arch --emit=cubin -o "$work/$arch.cubin" \
     --manifest="$work/$arch.json"

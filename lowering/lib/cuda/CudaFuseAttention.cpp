@@ -851,6 +851,20 @@ void AttentionRewriter::rewrite(AttentionSite &site) {
   }
 }
 
+/// f16 sites run on tensor cores where the kernel allows (Attention.h):
+/// one remark says how many, and why the others keep the SIMT kernel.
+void remarkKernelMethods(ModuleOp module, ArrayRef<AttentionSite> fused) {
+  SmallVector<std::pair<std::string, std::string>> simt;
+  for (const AttentionSite &site : fused)
+    if (site.spec.method != kernels::AttentionMethod::TensorCore)
+      simt.push_back({layerName(site.output), kernels::attentionTensorCoreRefusal(site.spec)});
+  InFlightDiagnostic remark = emitRemark(module.getLoc());
+  remark << "kiln-cuda-fuse-attention: " << fused.size() - simt.size() << " of " << fused.size()
+         << " fused attention kernels run on tensor cores (mma.sync)";
+  if (!simt.empty())
+    remark << "; the SIMT kernel for " << listByReason(simt);
+}
+
 struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
   using Base::Base;
 
@@ -892,6 +906,8 @@ struct CudaFuseAttention : impl::CudaFuseAttentionBase<CudaFuseAttention> {
     }
     if (fused.empty())
       return;
+    if (f16)
+      remarkKernelMethods(module, fused);
     gpu::GPUModuleOp kernelModule = getOrCreateLibraryKernelModule(module);
     AttentionRewriter rewriter(kernelModule);
     for (AttentionSite &site : fused)

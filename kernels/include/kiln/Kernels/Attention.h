@@ -9,6 +9,13 @@
 // once. The score tile only ever lives in registers (one key per lane).
 // Loads widen to f32; all arithmetic is f32.
 //
+// f16 attention with head dims of 16, 32, 64 or 128 and 16-byte aligned rows
+// runs on tensor cores instead (AttentionMethod::TensorCore, FlashAttention-2
+// style): each warp owns 16 query rows, S = Q·Kᵀ and O += P·V are mma.sync
+// m16n8k16 (f16 in, f32 accumulators), P is rounded to f16 in registers,
+// the softmax is f32, and K/V tiles of 64 keys are double-buffered in shared
+// memory by cp.async and read with ldmatrix. Same ABI and semantics.
+//
 // Kernel ABI (bare device pointers, in this order):
 //   q    qElements of the element type; Q[b, h, i, d] at qOffset +
 //        b·qStrides[0] + h·qStrides[1] + i·qStrides[2] + d·qStrides[3]
@@ -21,6 +28,9 @@
 //        written completely; nothing else is written
 // Launch: grid (gridX, 1, 1), block (blockX, 1, 1), dynamicSharedBytes of
 // dynamic shared memory (above 48 KiB the loader must raise the limit).
+// The tensor-core kernel copies rows 16 bytes at a time: its q, k and v
+// buffers must be 16-byte aligned (cudaMalloc and kilnc's arena align to
+// 256).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_KERNELS_ATTENTION_H
@@ -37,6 +47,10 @@
 namespace kiln::kernels {
 
 enum class AttentionElement { F32, F16 };
+
+/// Auto picks TensorCore where attentionTensorCoreRefusal allows it, else
+/// Simt; an explicit TensorCore the kernel cannot compute is an error.
+enum class AttentionMethod { Auto, Simt, TensorCore };
 
 struct AttentionSpec {
   AttentionElement element = AttentionElement::F32;
@@ -59,8 +73,10 @@ struct AttentionSpec {
   /// buffer holds (0: exactly what the offset and strides reach).
   int64_t qOffset = 0, kOffset = 0, vOffset = 0;
   int64_t qElements = 0, kElements = 0, vElements = 0;
-  /// Warps per block and query rows per warp; 0 picks the default (4 x 4).
+  /// Warps per block and query rows per warp; 0 picks the default (4 x 4;
+  /// the tensor-core kernel: 4 x 16, rows per warp always 16).
   int64_t warps = 0, rowsPerWarp = 0;
+  AttentionMethod method = AttentionMethod::Auto;
 };
 
 /// Checks the shapes (positive, head dims <= 256, the mask broadcast, every
@@ -68,8 +84,14 @@ struct AttentionSpec {
 /// (contiguous strides, tiling).
 llvm::Expected<AttentionSpec> resolveAttentionSpec(AttentionSpec spec);
 
+/// Why the tensor-core kernel cannot compute `spec` (strides resolved), or
+/// an empty string when it can: it needs f16, head dims of 16, 32, 64 or 128,
+/// contiguous rows (column stride 1) and 16-byte aligned rows and offsets.
+std::string attentionTensorCoreRefusal(const AttentionSpec &spec);
+
 /// A stable kernel symbol naming the shape, layout and options, such as
-/// attention_f32_b1h4_q16k16_d16v16_s3e800000_mask1x16d4_w4r4.
+/// attention_f32_b1h4_q16k16_d16v16_s3e800000_mask1x16d4_w4r4 (tensor cores:
+/// ..._tc_w4).
 std::string attentionKernelName(const AttentionSpec &spec);
 
 /// Elements of each operand's buffer (q, k, v: at least the largest offset
