@@ -42,6 +42,9 @@ BATCHES = [1, 16]
 FORMATS = ["f16", "int8", "int4"]
 L2_ROTATION_BYTES = 256 << 20  # rotate weight copies over >= 5x the 50 MB L2
 REL_TOL = 2e-3
+# Set by linear_bench --graph-timing: every timed call is also timed as a
+# CUDA-graph replay (time_calls_graph), recorded next to it as *_graph_us.
+GRAPH_TIMING = False
 
 
 def log(msg):
@@ -73,6 +76,62 @@ def time_calls(fn, nbuf, inner=20, reps=25):
         "p10_us": samples[len(samples) // 10],
         "p90_us": samples[(len(samples) * 9) // 10],
     }
+
+
+def time_calls_graph(fn, nbuf, inner=20, reps=25):
+    """Like time_calls, but the `inner` rotated calls are captured once in a
+    CUDA graph and the graph is replayed (as triton's do_bench_cudagraph):
+    no per-launch stream gaps. CuPy launches go to the capturing stream.
+    Returns None (and the reason) when a call cannot be captured."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    try:
+        with torch.cuda.stream(side), cupy.cuda.ExternalStream(side.cuda_stream):
+            for i in range(3):
+                fn(i % nbuf)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            with cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream):
+                for j in range(inner):
+                    fn(j % nbuf)
+    except Exception as e:  # record, keep going
+        torch.cuda.synchronize()
+        return {"graph_error": repr(e)[:300]}
+    graph.replay()
+    torch.cuda.synchronize()
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    samples = []
+    for _ in range(reps):
+        torch.cuda._sleep(1_000_000)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        samples.append(start.elapsed_time(end) * 1e3 / inner)
+    del graph
+    samples.sort()
+    return {"graph_median_us": statistics.median(samples),
+            "graph_p10_us": samples[len(samples) // 10],
+            "graph_p90_us": samples[(len(samples) * 9) // 10]}
+
+
+def time_into(row, key, fn, nbuf, spread=False):
+    """row[key] = event-timed median us of fn (spread: also p10_us, p90_us);
+    with GRAPH_TIMING also row[key with _graph_us] = the graph-replay median
+    (or *_graph_error)."""
+    t = time_calls(fn, nbuf)
+    row[key] = t["median_us"]
+    if spread:
+        row.update(p10_us=t["p10_us"], p90_us=t["p90_us"])
+    if GRAPH_TIMING:
+        g = time_calls_graph(fn, nbuf)
+        graph_key = key[:-len("_us")] + "_graph_us"
+        if "graph_median_us" in g:
+            row[graph_key] = g["graph_median_us"]
+        else:
+            row[graph_key[:-len("_us")] + "_error"] = g["graph_error"]
 
 
 def copy_bandwidth():
@@ -213,9 +272,10 @@ def add_eager_linear(row, case, x, ref, eager_cache):
     if key not in eager_cache:
         copies = max(2, math.ceil(L2_ROTATION_BYTES / (case.n * k * 2)))
         wf = [case.w_f16] + [case.w_f16.clone() for _ in range(copies - 1)]
-        eager_cache[key] = time_calls(lambda i: F.linear(x, wf[i % len(wf)]), len(wf))
+        eager_cache[key] = {}
+        time_into(eager_cache[key], "eager_us", lambda i: F.linear(x, wf[i % len(wf)]), len(wf))
         del wf
-    row["eager_us"] = eager_cache[key]["median_us"]
+    row.update(eager_cache[key])
     row["eager_rel_err"] = rel_err(F.linear(x, case.w_f16), ref)
 
 
@@ -227,8 +287,8 @@ def add_torch_baselines(row, case, x, ref, comp, compile_allowed):
     if compile_allowed:
         try:
             row["compile_rel_err"] = rel_err(comp(x, case.kiln_ws[0], scale(0)), ref)
-            row["compile_us"] = time_calls(lambda i: comp(x, case.kiln_ws[i], scale(i)),
-                                           case.nbuf)["median_us"]
+            time_into(row, "compile_us", lambda i: comp(x, case.kiln_ws[i], scale(i)),
+                      case.nbuf)
         except Exception as e:  # record, keep going
             row["compile_error"] = repr(e)[:300]
     else:
@@ -237,7 +297,7 @@ def add_torch_baselines(row, case, x, ref, comp, compile_allowed):
         try:
             fn, err = int4pack_baseline(case, x.shape[0])
             row["int4pack_rel_err"] = err
-            row["int4pack_us"] = time_calls(fn, case.nbuf)["median_us"]
+            time_into(row, "int4pack_us", fn, case.nbuf)
         except Exception as e:
             row["int4pack_error"] = repr(e)[:300]
 

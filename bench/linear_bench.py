@@ -28,9 +28,10 @@ import time
 import numpy as np
 import torch
 
+import gemv_bench
 from gemv_bench import (Case, add_eager_linear, add_torch_baselines, compiled_dequant_linear,
                         copy_bandwidth, cupy, dequant_linear, log, rel_err, report_header,
-                        time_calls, write_report)
+                        time_into, write_report)
 
 SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (8192, 8192)]
 BATCHES = [1, 16, 128, 2048]
@@ -71,6 +72,49 @@ def encode_tensor_map(tensor, spec):
         raise RuntimeError(f"cuTensorMapEncodeTiled failed with CUresult {rc} for {spec}")
     host = torch.frombuffer(bytearray(ctypes.string_at(addr, 128)), dtype=torch.uint8)
     return host.to("cuda")
+
+
+class _LaunchAttribute(ctypes.Structure):
+    _fields_ = [("id", ctypes.c_uint32), ("pad", ctypes.c_char * 4),
+                ("value", ctypes.c_char * 64)]
+
+
+class _LaunchConfig(ctypes.Structure):
+    _fields_ = [("grid", ctypes.c_uint32 * 3), ("block", ctypes.c_uint32 * 3),
+                ("shared_bytes", ctypes.c_uint32), ("stream", ctypes.c_void_p),
+                ("attrs", ctypes.POINTER(_LaunchAttribute)), ("num_attrs", ctypes.c_uint32)]
+
+
+_PROGRAMMATIC_STREAM_SERIALIZATION = 6  # CU_LAUNCH_ATTRIBUTE_ (cuda.h)
+
+
+def dependent_launcher(func, grid, block, shared, arg_sets):
+    """Launches `func` with cuLaunchKernelEx and programmatic stream
+    serialization (programmatic dependent launch: the grid may start while
+    the previous grid of the stream finishes; the kernel's griddepcontrol.wait
+    orders what depends on it), on torch's current stream (the capturing one
+    under graph capture). arg_sets[i] holds 64-bit pointer arguments."""
+    global _libcuda
+    if _libcuda is None:
+        _libcuda = ctypes.CDLL("libcuda.so.1")
+    attr = _LaunchAttribute(id=_PROGRAMMATIC_STREAM_SERIALIZATION)
+    ctypes.memmove(attr.value, ctypes.byref(ctypes.c_int(1)), 4)
+    params = []
+    for args in arg_sets:
+        values = [ctypes.c_uint64(int(a)) for a in args]
+        pointers = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
+        params.append((values, pointers))
+    function = ctypes.c_void_p(getattr(func, "kernel", func).ptr)  # CuPy RawKernel -> Function
+
+    def launch(i):
+        config = _LaunchConfig((grid[0], grid[1], grid[2]), (block[0], block[1], block[2]),
+                               shared, ctypes.c_void_p(torch.cuda.current_stream().cuda_stream),
+                               ctypes.pointer(attr), 1)
+        rc = _libcuda.cuLaunchKernelEx(ctypes.byref(config), function, params[i][1], None)
+        if rc != 0:
+            raise RuntimeError(f"cuLaunchKernelEx failed with CUresult {rc}")
+    launch.keep = (attr, params)
+    return launch
 
 
 class KilnKernels:
@@ -121,6 +165,8 @@ class KilnKernels:
         else:
             args = [tuple([ptr(x), ptr(w), ptr(s)] + tail)
                     for w, s in zip(case.kiln_ws, case.scale_bufs)]
+        if entry.get("dependent_launch", False):
+            return dependent_launcher(func, grid, block, shared, args)
         return lambda i: func(grid, block, args[i], shared_mem=shared)
 
 
@@ -144,9 +190,17 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
     ref = x.double() @ case.w_ref.double().t()
     variants = []
     for entry in kiln.variants(fmt, m, n, k):
-        err = check(kiln, entry, case, m)
-        y = torch.empty(m, n, device="cuda", dtype=torch.float16)
-        t = time_calls(kiln.launcher(entry, case, x, y), case.nbuf)
+        # Dependent launches run on a stream of their own (not the legacy
+        # default stream), events and sleep included.
+        stream = (torch.cuda.Stream() if entry.get("dependent_launch", False)
+                  else torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            err = check(kiln, entry, case, m)
+            y = torch.empty(m, n, device="cuda", dtype=torch.float16)
+            t = {}
+            time_into(t, "median_us", kiln.launcher(entry, case, x, y), case.nbuf,
+                      spread=True)
+        torch.cuda.synchronize()
         variants.append({"name": entry["name"], "op": entry.get("op", "gemv"),
                          "method": entry.get("method", "simt"), "rel_err": err, **t})
         if not err <= REL_TOL:
@@ -157,6 +211,11 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
     best = min(variants, key=lambda v: v["median_us"])
     row.update(kiln_variants=variants, kiln_us=best["median_us"], kiln_best=best["name"],
                kiln_rel_err=max(v["rel_err"] for v in variants))
+    graphed = [v for v in variants if "median_graph_us" in v]
+    if graphed:  # the best variant under graph timing (may differ)
+        best_graph = min(graphed, key=lambda v: v["median_graph_us"])
+        row.update(kiln_graph_us=best_graph["median_graph_us"],
+                   kiln_graph_best=best_graph["name"])
     for method in ("mma_sync", "wgmma_tma"):  # best GEMM of each method
         gemms = [v for v in variants if v["op"] == "gemm" and v["method"] == method]
         if gemms:
@@ -167,8 +226,8 @@ def time_row(kiln, case, m, comp, eager_cache, failures, budget_left):
         scale = lambda i: None if sc is None else sc[i]
         dq = dequant_linear(fmt, case.group)
         row["eager_dequant_rel_err"] = rel_err(dq(x, case.kiln_ws[0], scale(0)), ref)
-        row["eager_dequant_us"] = time_calls(
-            lambda i: dq(x, case.kiln_ws[i], scale(i)), case.nbuf)["median_us"]
+        time_into(row, "eager_dequant_us", lambda i: dq(x, case.kiln_ws[i], scale(i)),
+                  case.nbuf)
     add_torch_baselines(row, case, x, ref, comp, budget_left())
     row["kiln_tflops"] = row["flop"] / (row["kiln_us"] * 1e-6) / 1e12
     row["eager_tflops"] = row["flop"] / (row["eager_us"] * 1e-6) / 1e12
@@ -186,7 +245,13 @@ def main():
     ap.add_argument("--shapes", default="all", help="'all' or a comma list like 4096x4096")
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)))
     ap.add_argument("--formats", default=",".join(FORMATS))
+    ap.add_argument("--graph-timing", action="store_true",
+                    help="also time every call as a CUDA-graph replay of the same 20 rotated "
+                         "calls (*_graph_us next to each event-timed *_us)")
+    ap.add_argument("--floor-cubin", default="",
+                    help="read_floor.cubin: time pure-read kernels at the int4 weight bytes")
     args = ap.parse_args()
+    gemv_bench.GRAPH_TIMING = args.graph_timing
     t0 = time.time()
     torch.manual_seed(0)
     props = torch.cuda.get_device_properties(0)
@@ -194,6 +259,10 @@ def main():
     kiln = KilnKernels(args.cubin, args.manifest)
     copy_gbs, copy_t = copy_bandwidth()
     log(f"device-to-device copy: {copy_gbs:.0f} GB/s (read + write)")
+    floor = []
+    if args.floor_cubin:
+        from read_floor import measure_read_floor
+        floor = measure_read_floor(args.floor_cubin, copy_gbs)
     shapes = SHAPES if args.shapes == "all" else [
         tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     batches = [int(v) for v in args.batches.split(",") if v]  # "": check-only kernels
@@ -217,6 +286,9 @@ def main():
                 if "kiln_us" not in row:
                     continue
                 row["kiln_frac_of_copy_bw"] = row["kiln_weight_gbs"] / copy_gbs
+                if "kiln_graph_us" in row:
+                    row["kiln_graph_frac_of_copy_bw"] = (
+                        case.weight_bytes / (row["kiln_graph_us"] * 1e-6) / 1e9 / copy_gbs)
                 results.append(row)
                 log(f"{fmt:5s} M={m:4d} {n:5d}x{k:5d}: kiln {row['kiln_us']:8.1f} us "
                     f"({row['kiln_tflops']:5.0f} TF/s, {row['kiln_frac_of_copy_bw']:4.0%} copy) "
@@ -237,7 +309,10 @@ def main():
             torch.cuda.empty_cache()
 
     report = {**report_header(props, copy_gbs, copy_t, REL_TOL),
-              "failures": failures, "results": results}
+              "failures": failures, "results": results, "read_floor": floor}
+    if args.graph_timing:
+        report["graph_timing"] = ("*_graph_us: the same 20 rotated calls captured in one CUDA "
+                                  "graph, median of 25 replays per call")
     return write_report(report, args.out, "linear_bench", plot, summary)
 
 
@@ -289,9 +364,21 @@ def summary(report):
         # Per GEMM method: cuBLAS time / method time (> 1: Kiln faster).
         ratios += "".join(f" {m}:cuBLASx{r['eager_us'] / r[f'kiln_{m}_us']:.2f}"
                           for m in ("mma_sync", "wgmma_tma") if f"kiln_{m}_us" in r)
+        graph = ""
+        if "kiln_graph_us" in r:
+            gratios = " ".join(f"{k[:-9]}x{r[k] / r['kiln_graph_us']:.2f}" for k in
+                               ("eager_graph_us", "eager_dequant_graph_us", "compile_graph_us",
+                                "int4pack_graph_us") if k in r)
+            graph = (f" | graph {r['kiln_graph_us']:.1f} us {r['kiln_graph_frac_of_copy_bw']:.0%}copy "
+                     f"{gratios} [{r['kiln_graph_best'].split('_k')[-1]}]")
         log(f"{r['format']:5s} M{r['m']:<4d} {r['n']}x{r['k']}: {r['kiln_us']:.1f} us "
             f"{r['kiln_tflops']:.0f}TF {r['kiln_frac_of_copy_bw']:.0%}copy err {r['kiln_rel_err']:.1e} "
-            f"{ratios} [{r['kiln_best'].split('_k')[-1]}]")
+            f"{ratios} [{r['kiln_best'].split('_k')[-1]}]{graph}")
+    for f in report.get("read_floor", []):
+        log(f"read floor {f['name']} {f['bytes'] / 1e6:.2f} MB: {f['median_us']:.2f} us "
+            f"{f['frac_of_copy_bw']:.0%}copy"
+            + (f" | graph {f['median_graph_us']:.2f} us {f['graph_frac_of_copy_bw']:.0%}copy"
+               if "median_graph_us" in f else ""))
     log("failures: " + (", ".join(report["failures"]) or "none"))
 
 

@@ -48,6 +48,8 @@ for nk in n4096:k4096 n11008:k4096 n4096:k11008 n8192:k8192; do
   for fmt in f16 int8:g0 int4:g128; do
     f=${fmt%%:*}; g=${fmt#$f}
     for tile in r2:u16 r2:u8 r4:u8 r1:u16; do linear+=(--kernel="$fmt:m1:$nk:$tile"); done
+    # K split over the warps of a block (s), partial sums through shared memory.
+    for tile in r2:w8:s2 r4:w8:s2 r4:w16:s4 r2:w8:s4; do linear+=(--kernel="$fmt:m1:$nk:$tile"); done
     for tile in r16:u4:w8:s8 r32:u4:w8:s8; do linear+=(--kernel="$f:tc:m16:$nk$g:$tile"); done
     for tile in t64x64x64:w2x2:s4 t64x64x64:w2x2:s3 t64x32x64:w2x2:s4; do
       linear+=(--kernel="gemm:$f:m128:$nk$g:$tile"); done
@@ -87,7 +89,14 @@ echo "gpu-pack: generating ${#specs[@]} GEMV sweep kernels for $arch into $dest"
 echo "gpu-pack: generating ${#linear[@]} linear-layer kernels for $arch into $dest" >&2
 "$gen" "${linear[@]}" --gpu-arch="$arch" --emit=cubin -o "$dest/linear.cubin" \
   --manifest="$dest/linear.json"
-cp "$repo/bench/gemv_bench.py" "$repo/bench/linear_bench.py" "$dest/"
+cp "$repo/bench/gemv_bench.py" "$repo/bench/linear_bench.py" "$repo/bench/read_floor.py" "$dest/"
+# The pure-read floor kernels (linear_bench --floor-cubin), when nvcc is here.
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [[ -x $nvcc ]]; then
+  "$nvcc" -arch="$arch" -cubin -O3 -o "$dest/read_floor.cubin" "$repo/bench/read_floor.cu"
+else
+  echo "gpu-pack: nvcc not found: no read-floor kernels (linear_bench runs without them)" >&2
+fi
 cat > "$dest/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Runs on the GPU machine from this folder; results go to ${OUT:-./out}.
@@ -103,7 +112,9 @@ if [[ $what == gemv || $what == all ]]; then
   PYTHONUNBUFFERED=1 python3 gemv_bench.py --cubin gemv.cubin --manifest gemv.json --out "$out" 2>&1 | tee "$out/gemv_bench.log" || rc=1
 fi
 if [[ $what == linear || $what == all ]]; then
-  PYTHONUNBUFFERED=1 python3 linear_bench.py --cubin linear.cubin --manifest linear.json --out "$out" "$@" 2>&1 | tee "$out/linear_bench.log" || rc=1
+  floor=()
+  [[ -f read_floor.cubin ]] && floor=(--floor-cubin read_floor.cubin)
+  PYTHONUNBUFFERED=1 python3 linear_bench.py --cubin linear.cubin --manifest linear.json --out "$out" "${floor[@]}" "$@" 2>&1 | tee "$out/linear_bench.log" || rc=1
 fi
 exit $rc
 RUN

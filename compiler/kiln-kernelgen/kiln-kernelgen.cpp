@@ -104,6 +104,7 @@ llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
     case 'u': spec.chunksInFlight = value; break;
     case 's': spec.kSplit = value; break;
     case 'p': spec.persistentBlocks = value; break;
+    case 'd': spec.dependentLaunch = value != 0; break;
     default:
       return parseError(text, "unknown field '" + field + "'");
     }
@@ -525,6 +526,7 @@ llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
       {"chunks_in_flight", spec.chunksInFlight},
       {"k_split", spec.kSplit},
       {"persistent_blocks", spec.persistentBlocks},
+      {"dependent_launch", spec.dependentLaunch},
       {"params", paramNames(spec.format, /*bias=*/false)},
       {"grid", llvm::json::Array{launch.gridX, 1, 1}},
       {"block", llvm::json::Array{launch.blockX, 1, 1}},
@@ -590,6 +592,10 @@ int main(int argc, char **argv) {
     auto spec = parseKernelSpec(text);
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
+    // griddepcontrol needs sm_90 or newer.
+    if (spec->dependentLaunch && !llvm::StringRef(gpuArch).starts_with("sm_9"))
+      return fail("--kernel=" + text + ": a dependent launch (d1) needs sm_90 or newer, got --gpu-arch=" +
+                  gpuArch);
     specs.push_back(*spec);
   }
 

@@ -7,6 +7,7 @@
 #include "kiln/Dialect/Codec.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -100,12 +101,24 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
   }
   if (spec.warpsPerBlock < 1 || spec.warpsPerBlock > 32)
     return specError("warps per block must be in 1..32");
-  if (spec.method == GemvMethod::MmaSync)
+  if (spec.method == GemvMethod::MmaSync) {
+    if (spec.dependentLaunch)
+      return specError("dependent launch is only generated for the SIMT method");
     return resolveMmaGemvSpec(spec);
-  if (spec.kSplit != 1)
-    return specError("splitting K across warps needs the tensor-core method");
+  }
+  if (spec.kSplit < 1 || spec.warpsPerBlock % spec.kSplit != 0)
+    return specError("K split " + llvm::Twine(spec.kSplit) +
+                     " must divide the warps per block (" +
+                     llvm::Twine(spec.warpsPerBlock) + ")");
+  if (spec.kSplit > 1 && spec.persistentBlocks > 0)
+    return specError("a persistent grid does not split K across warps");
+  if (int64_t chunks = spec.k / chunkElems; chunks % spec.kSplit != 0)
+    return specError("K split " + llvm::Twine(spec.kSplit) + " must divide the " +
+                     llvm::Twine(chunks) + " weight chunks of a row");
   if (spec.persistentBlocks < 0)
     return specError("persistent block count must not be negative");
+  if (spec.dependentLaunch && spec.persistentBlocks > 0)
+    return specError("a persistent grid does not take a dependent launch");
   if (spec.rowsPerWarp == 0) {
     // More rows per warp reuse each activation load; larger batches need
     // that reuse most, but at M <= 2 two rows (8 chunks each in flight) were
@@ -121,6 +134,13 @@ llvm::Expected<GemvSpec> resolveGemvSpec(GemvSpec spec) {
   if (spec.rowsPerWarp < 1 || spec.n % spec.rowsPerWarp != 0)
     return specError("rows per warp " + llvm::Twine(spec.rowsPerWarp) +
                      " must divide N = " + llvm::Twine(spec.n));
+  // The partial sums of split warps meet behind a block-wide barrier: no
+  // warp may skip it, so blocks must not run past N.
+  if (int64_t rowsPerBlock = spec.rowsPerWarp * (spec.warpsPerBlock / spec.kSplit);
+      spec.kSplit > 1 && spec.n % rowsPerBlock != 0)
+    return specError("rows per block (" + llvm::Twine(rowsPerBlock) +
+                     ") must divide N = " + llvm::Twine(spec.n) +
+                     " when K is split across warps");
   if (spec.chunksInFlight == 0) {
     // 16 loads in flight per lane for M <= 2; fewer for larger batches,
     // whose per-row accumulators already crowd the register file.
@@ -149,7 +169,8 @@ std::string gemvKernelName(const GemvSpec &spec) {
          "u" + std::to_string(spec.chunksInFlight) + "w" +
          std::to_string(spec.warpsPerBlock) +
          (spec.kSplit > 1 ? "s" + std::to_string(spec.kSplit) : "") +
-         (spec.persistentBlocks > 0 ? "p" + std::to_string(spec.persistentBlocks) : "");
+         (spec.persistentBlocks > 0 ? "p" + std::to_string(spec.persistentBlocks) : "") +
+         (spec.dependentLaunch ? "d" : "");
 }
 
 LaunchShape gemvLaunchShape(const GemvSpec &spec) {
@@ -167,13 +188,15 @@ namespace {
 /// lane, lane + 32, ... of its warp's rows and keeps an f32 partial sum per
 /// (batch row, output row); products of one chunk are summed in f16x2 first
 /// (exact dequantized integers times activations, a few terms per lane), then
-/// widened, scaled and accumulated in f32.
+/// widened, scaled and accumulated in f32. With kSplit > 1 the warps of a
+/// block form groups of kSplit that share rows, each taking a contiguous
+/// share of K; their warp sums meet in shared memory.
 class GemvEmitter {
 public:
   GemvEmitter(OpBuilder &builder, Location loc, const GemvSpec &spec)
       : b(builder), loc(loc), spec(spec),
         chunkElems(elementsPerChunk(spec.format)),
-        chunksPerRow(spec.k / chunkElems) {}
+        chunksPerRow(spec.k / chunkElems), chunksPerSplit(chunksPerRow / spec.kSplit) {}
 
   void emit(gpu::GPUFuncOp func);
 
@@ -202,6 +225,12 @@ private:
   SmallVector<Value> accumulate(ArrayRef<Value> chunkIndices, ValueRange accs);
   /// Warp-reduces `accs` and stores them (lane 0) at rows firstRow.. .
   void storeRows(Value firstRow, ArrayRef<Value> accs);
+  /// Stores warp sums [m * rows + r] at rows firstRow.. when `when` holds.
+  void storeSums(Value firstRow, ArrayRef<Value> sums, Value when);
+  /// kSplit > 1: adds the warp sums of the warps sharing these rows through
+  /// shared memory; the group's first warp stores them.
+  void reduceSplitsAndStore(gpu::GPUFuncOp func, Value firstRow, ArrayRef<Value> accs,
+                            Value warp, Value split);
   /// The persistent, software-pipelined form (spec.persistentBlocks > 0).
   void emitPersistent(Value globalWarp);
   Value warpSum(Value value);
@@ -213,7 +242,13 @@ private:
   const GemvSpec &spec;
   int64_t chunkElems;
   int64_t chunksPerRow;
+  /// Chunks of a row that one warp of a K-split group covers.
+  int64_t chunksPerSplit;
   Value x, w, scales, y, lane, rowBase;
+  /// Dependent launch: the previous grid has not been waited for yet.
+  bool previousGridPending = false;
+  /// The first chunk of this warp's share of K (0 without a K split).
+  Value chunkBase;
 };
 
 GemvEmitter::LoadedChunks GemvEmitter::loadChunks(Value firstRow,
@@ -250,6 +285,12 @@ GemvEmitter::LoadedChunks GemvEmitter::loadChunks(Value firstRow,
         chunkScales.push_back(arith::ExtFOp::create(b, loc, b.getF32Type(), s));
       }
     }
+  }
+  // Dependent launch: weights and scales never change between grids, but
+  // activations may be the previous grid's output.
+  if (previousGridPending) {
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+    previousGridPending = false;
   }
   // The first chunk's activations travel with the weights; later ones are
   // loaded one chunk ahead of their use (computeChunks).
@@ -365,11 +406,54 @@ void GemvEmitter::storeRows(Value firstRow, ArrayRef<Value> accs) {
   SmallVector<Value> sums;
   for (Value acc : accs)
     sums.push_back(warpSum(acc));
+  storeSums(firstRow, sums,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0)));
+}
+
+void GemvEmitter::reduceSplitsAndStore(gpu::GPUFuncOp func, Value firstRow,
+                                       ArrayRef<Value> accs, Value warp, Value split) {
+  int64_t count = static_cast<int64_t>(accs.size());
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto bufferType = MemRefType::get({spec.warpsPerBlock, count}, b.getF32Type(),
+                                    MemRefLayoutAttrInterface(), workgroup);
+  Value buffer = func.addWorkgroupAttribution(bufferType, loc);
+  SmallVector<Value> sums;
+  for (Value acc : accs)
+    sums.push_back(warpSum(acc));
   Value isFirstLane =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
-  auto store = scf::IfOp::create(b, loc, TypeRange{}, isFirstLane, false);
+  {
+    auto write = scf::IfOp::create(b, loc, TypeRange{}, isFirstLane, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&write.getThenRegion().front());
+    for (int64_t i = 0; i < count; ++i)
+      memref::StoreOp::create(b, loc, sums[i], buffer, ValueRange{warp, index(i)});
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value isGroupLeader = arith::AndIOp::create(
+      b, loc, isFirstLane,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, split, index(0)));
+  auto leader = scf::IfOp::create(b, loc, TypeRange{}, isGroupLeader, false);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&store.getThenRegion().front());
+  b.setInsertionPointToStart(&leader.getThenRegion().front());
+  SmallVector<Value> totals(sums);
+  for (int64_t s = 1; s < spec.kSplit; ++s) {
+    Value source = arith::AddIOp::create(b, loc, warp, index(s));
+    for (int64_t i = 0; i < count; ++i)
+      totals[i] = arith::AddFOp::create(
+          b, loc, totals[i],
+          memref::LoadOp::create(b, loc, buffer, ValueRange{source, index(i)}));
+  }
+  storeSums(firstRow, totals, Value());
+}
+
+void GemvEmitter::storeSums(Value firstRow, ArrayRef<Value> sums, Value when) {
+  std::optional<OpBuilder::InsertionGuard> guard;
+  if (when) {
+    auto store = scf::IfOp::create(b, loc, TypeRange{}, when, false);
+    guard.emplace(b);
+    b.setInsertionPointToStart(&store.getThenRegion().front());
+  }
   for (int64_t m = 0; m < spec.m; ++m)
     for (int64_t r = 0; r < spec.rowsPerWarp; ++r) {
       Value out = arith::TruncFOp::create(b, loc, b.getF16Type(),
@@ -448,31 +532,53 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
   Value warp = arith::DivUIOp::create(b, loc, tid, index(kWarpSize));
   Value globalWarp = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock)), warp);
+  if (spec.dependentLaunch) {
+    // The next grid may launch now; its blocks start as ours retire.
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::launch_dependents);
+    previousGridPending = true;
+  }
   if (spec.persistentBlocks > 0) {
     emitPersistent(globalWarp);
     b.setInsertionPointToEnd(&entry);
     gpu::ReturnOp::create(b, loc);
     return;
   }
-  rowBase = arith::MulIOp::create(b, loc, globalWarp, index(spec.rowsPerWarp));
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowBase,
-                                        index(spec.n));
-  auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
-  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value split;
+  if (spec.kSplit > 1) {
+    // Warps split, split + 1, ... of a group share rows; every block is
+    // full (resolveGemvSpec), so no warp skips the reduction's barrier.
+    split = arith::RemUIOp::create(b, loc, warp, index(spec.kSplit));
+    Value rowGroup = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, block, index(spec.warpsPerBlock / spec.kSplit)),
+        arith::DivUIOp::create(b, loc, warp, index(spec.kSplit)));
+    rowBase = arith::MulIOp::create(b, loc, rowGroup, index(spec.rowsPerWarp));
+    chunkBase = arith::MulIOp::create(b, loc, split, index(chunksPerSplit));
+  } else {
+    rowBase = arith::MulIOp::create(b, loc, globalWarp, index(spec.rowsPerWarp));
+    chunkBase = index(0);
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowBase,
+                                          index(spec.n));
+    auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange, /*withElse=*/false);
+    b.setInsertionPointToStart(&guard.getThenRegion().front());
+  }
 
   int64_t accCount = spec.m * spec.rowsPerWarp;
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   SmallVector<Value> accs(accCount, zero);
 
   int64_t inFlight = spec.chunksInFlight;
-  int64_t fullRounds = chunksPerRow / kWarpSize; // rounds where every lane works
-  int64_t tailLanes = chunksPerRow % kWarpSize;
+  int64_t fullRounds = chunksPerSplit / kWarpSize; // rounds where every lane works
+  int64_t tailLanes = chunksPerSplit % kWarpSize;
   int64_t loopTrips = fullRounds / inFlight;
   auto laneChunks = [&](Value roundBase, int64_t count) {
     SmallVector<Value> chunks;
     for (int64_t u = 0; u < count; ++u)
       chunks.push_back(arith::AddIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, roundBase, index(u * kWarpSize)),
+          b, loc,
+          arith::AddIOp::create(b, loc, chunkBase,
+                                arith::AddIOp::create(b, loc, roundBase,
+                                                      index(u * kWarpSize))),
           lane));
     return chunks;
   };
@@ -505,7 +611,10 @@ void GemvEmitter::emit(gpu::GPUFuncOp func) {
     accs.assign(tail.getResults().begin(), tail.getResults().end());
   }
 
-  storeRows(rowBase, accs);
+  if (spec.kSplit > 1)
+    reduceSplitsAndStore(func, rowBase, accs, warp, split);
+  else
+    storeRows(rowBase, accs);
   b.setInsertionPointToEnd(&entry);
   gpu::ReturnOp::create(b, loc);
 }

@@ -26,7 +26,8 @@
 // CHECK: %[[YBUF:.*]] = memref.alloc() : memref<16xi8>
 // CHECK: %[[YH:.*]] = memref.view %[[YBUF]][%{{.*}}][] : memref<16xi8> to memref<1x8xf16>
 // CHECK: %[[Y:.*]] = memref.view %[[YBUF]][%{{.*}}][] : memref<16xi8> to memref<1x8xf16>
-// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT4:gemv_int4_g32_m1_n8_k64_r2u[0-9]+w4]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[XVEC]] : memref<1x8xvector<8xf16>>, %[[W]] : memref<8x2xvector<4xi32>>, %[[S]] : memref<8x2xf16>, %[[Y]] : memref<1x8xf16>)
+// M = 1 and a small weight: K split over 2 warps of an 8-warp block.
+// CHECK: gpu.launch_func @kiln_library_kernels::@[[INT4:gemv_int4_g32_m1_n8_k64_r2u[0-9]+w8s2]] blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[XVEC]] : memref<1x8xvector<8xf16>>, %[[W]] : memref<8x2xvector<4xi32>>, %[[S]] : memref<8x2xf16>, %[[Y]] : memref<1x8xf16>)
 // CHECK: %[[YT:.*]] = bufferization.to_tensor %[[YH]] restrict : memref<1x8xf16> to tensor<1x8xf16>
 // CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[YT]], %arg1 : tensor<1x8xf16>, tensor<8xf32>) outs(%{{.*}} : tensor<1x8xf32>)
 // CHECK: arith.extf

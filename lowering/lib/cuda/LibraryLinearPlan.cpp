@@ -206,12 +206,41 @@ llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
   return gemmKernel(*resolved);
 }
 
+/// How many warps of a block split K for an M <= 2 SIMT GEMV (1: none),
+/// from the H100 measurements of bench/NOTES.md (session 4) against the
+/// unsplit default (r2u8w4) at 4096x4096, 11008x4096, 4096x11008 and
+/// 8192x8192: f16 is 4-16% faster with 8 splits at every shape; int4 3-8%
+/// with 2 splits up to 4096x11008 (1% slower at 8192x8192); int8 14% with
+/// 4 splits at 8192x8192 only (0-7% slower below).
+int64_t simtKSplit(const GemvSpec &shape) {
+  constexpr int64_t kMidWeights = int64_t{4096} * 11008;
+  std::optional<int64_t> weights = codec::checkedMul(shape.n, shape.k);
+  if (shape.m > 2 || !weights)
+    return 1;
+  switch (shape.format) {
+  case kernels::WeightFormat::F16:
+    return 8;
+  case kernels::WeightFormat::Int8:
+    return *weights > kMidWeights ? 4 : 1;
+  case kernels::WeightFormat::Int4:
+    return *weights <= kMidWeights ? 2 : 1;
+  }
+  return 1;
+}
+
 /// The fastest tiling that the generator accepts: for M >= 8 the
 /// tensor-core GEMV (K split over the 8 warps of a block, then without the
-/// split; faster than SIMT there, bench/NOTES.md v5), else or when it
-/// refuses the shape, SIMT.
+/// split; faster than SIMT there, bench/NOTES.md v5); for M <= 2 SIMT with
+/// K split over the warps of an 8-warp block where simtKSplit says so; else
+/// or when the generator refuses those, SIMT with its defaults.
 llvm::Expected<GemvSpec> chooseGemvSpec(const GemvSpec &shape) {
   SmallVector<GemvSpec> candidates;
+  if (int64_t split = simtKSplit(shape); split > 1) {
+    GemvSpec candidate = shape;
+    candidate.warpsPerBlock = 8;
+    candidate.kSplit = split;
+    candidates.push_back(candidate);
+  }
   if (shape.m >= 8) {
     GemvSpec split = shape;
     split.method = GemvMethod::MmaSync;

@@ -55,12 +55,21 @@ struct GemvSpec {
   /// 16-byte weight chunks each lane loads per row before using any; 0 picks.
   /// (MmaSync: K blocks of 4 chunks, one chunk per lane of a quad.)
   int64_t chunksInFlight = 0;
-  /// MmaSync only: the warps of a block share their rows and split K this
-  /// many ways (partial sums meet in shared memory). 1: a warp owns its rows.
+  /// Groups of this many warps of a block share their rows and split K into
+  /// contiguous shares (partial sums meet in shared memory behind one
+  /// barrier, so N must be a multiple of the rows per block; SIMT: must also
+  /// divide the chunks of a row). 1: a warp owns its rows and all of K.
   int64_t kSplit = 1;
   /// Simt only: launch this many blocks that loop over row groups, loading
   /// the next group while computing the current one; 0: a block per group.
   int64_t persistentBlocks = 0;
+  /// Simt only, sm_90+ (griddepcontrol): programmatic dependent launch. The
+  /// kernel lets the next grid of its stream launch at once and issues its
+  /// weight and scale loads (constants) before waiting for the previous
+  /// grid; activations are read and outputs written only after the wait.
+  /// Takes effect when launched with the programmatic stream serialization
+  /// attribute (cuLaunchKernelEx); otherwise the two instructions are no-ops.
+  bool dependentLaunch = false;
 };
 
 /// Checks the shapes (divisibility, limits, overflow) and fills the defaults.
