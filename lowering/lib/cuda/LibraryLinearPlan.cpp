@@ -4,6 +4,7 @@
 #include "kiln/Dialect/Codec.h"
 #include "kiln/Dialect/Semantics.h"
 #include "kiln/Kernels/Gemm.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -204,6 +205,34 @@ llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
   return gemmKernel(*resolved);
 }
 
+/// The TMA + wgmma GEMM with the generator's default tiling for this M,
+/// or nothing when it refuses the shape (the mma.sync GEMM then runs
+/// everywhere); the bias stays in the epilogue.
+void addWgmmaAlternative(LibraryLinear &plan) {
+  kernels::WgmmaGemmSpec wanted;
+  wanted.format = plan.spec.format;
+  wanted.m = plan.spec.m;
+  wanted.n = plan.spec.n;
+  wanted.k = plan.spec.k;
+  wanted.groupSize = plan.spec.groupSize;
+  llvm::Expected<kernels::WgmmaGemmSpec> resolved = kernels::resolveWgmmaGemmSpec(wanted);
+  if (!resolved) {
+    llvm::consumeError(resolved.takeError());
+    return;
+  }
+  kernels::WgmmaGemmSpec spec = *resolved;
+  plan.wgmma = spec;
+  plan.wgmmaKernel.name = kernels::wgmmaGemmKernelName(spec);
+  plan.wgmmaKernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildWgmmaGemmKernel(b, module, spec);
+  };
+  kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
+  plan.wgmmaKernel.gridX = launch.gridX;
+  plan.wgmmaKernel.gridY = launch.gridY;
+  plan.wgmmaKernel.blockX = launch.blockX;
+  plan.wgmmaKernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+}
+
 /// The fastest tiling that the generator accepts: for M >= 8 the
 /// tensor-core GEMV (K split over the 8 warps of a block, then without the
 /// split; faster than SIMT there, bench/NOTES.md v5), else or when it
@@ -269,6 +298,8 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
     if (!kernel)
       return kernel.takeError();
     plan.kernel = std::move(*kernel);
+    if (options.sm90aWgmma && plan.m >= options.wgmmaMinM)
+      addWgmmaAlternative(plan);
     return plan;
   }
   auto spec = chooseGemvSpec(plan.spec);
