@@ -5,7 +5,8 @@ against the kernels' PTX: every pointer parameter must be bound to a buffer
 to a scalar. Kernels only in the sm_90a cubin (the wgmma GEMM, launched by
 sm_90a-only steps) have no PTX: all their parameters are pointers.
 
-    plan_args.py LIB.so PREFIX [KERNEL_SUBSTRING]   prints the plan's launches
+    plan_args.py LIB.so PREFIX [KERNEL_SUBSTRING]   prints the plan's launches,
+                                                   then its TMA tensor maps
 
 The plan (compiler/targets/cuda/glue/kiln_cuda_plan.h) is a local symbol:
 its address comes from `nm` and the library is loaded with ctypes (no GPU
@@ -22,8 +23,8 @@ STEP_KINDS = {0: "launch", 1: "copy", 2: "launch_sm90a", 3: "launch_not_sm90a"}
 STEP_BYTES, ARG_BYTES = 48, 16  # sizeof(kiln_cuda_step), sizeof(kiln_cuda_arg)
 
 
-def read_plan(lib_path, prefix):
-    """[(kernel name, [(kind, index_or_value)], step kind)] for every launch step."""
+def plan_address(lib_path, prefix):
+    """The loaded library's kiln_cuda_model_plan address."""
     symbols = {}
     for line in subprocess.run(["nm", lib_path], capture_output=True, text=True).stdout.splitlines():
         fields = line.split()
@@ -32,9 +33,27 @@ def read_plan(lib_path, prefix):
     lib = ctypes.CDLL(lib_path)
     create = f"{prefix}_create"
     load_bias = ctypes.cast(getattr(lib, create), ctypes.c_void_p).value - symbols[create]
-    plan = load_bias + symbols["kiln_cuda_model_plan"]
-    u64 = lambda a: ctypes.c_uint64.from_address(a).value
-    u32 = lambda a: ctypes.c_uint32.from_address(a).value
+    return load_bias + symbols["kiln_cuda_model_plan"]
+
+
+u64 = lambda a: ctypes.c_uint64.from_address(a).value
+u32 = lambda a: ctypes.c_uint32.from_address(a).value
+MAP_TYPES = {0: "u8", 6: "f16"}  # CUtensorMapDataType
+
+
+def read_tensor_maps(lib_path, prefix):
+    """[dict] for every kiln_cuda_tensor_map of the plan (40 bytes each)."""
+    plan = plan_address(lib_path, prefix)
+    maps, count = u64(plan + 56), u64(plan + 64)
+    return [dict(buffer=u32(m), type=MAP_TYPES.get(u32(m + 4), "?"), rows=u64(m + 8),
+                 cols=u64(m + 16), box_cols=u32(m + 24), box_rows=u32(m + 28),
+                 swizzle=u32(m + 32), l2=u32(m + 36))
+            for m in (maps + 40 * i for i in range(count))]
+
+
+def read_plan(lib_path, prefix):
+    """[(kernel name, [(kind, index_or_value)], step kind)] for every launch step."""
+    plan = plan_address(lib_path, prefix)
     names, num_kernels = u64(plan + 16), u64(plan + 24)
     # kiln_cuda_model_desc is 9 words; then weights, steps, args, counts.
     steps, args, num_steps = u64(plan + 80), u64(plan + 88), u32(plan + 100)
@@ -91,6 +110,9 @@ def main():
     for kernel, bound, step_kind in read_plan(lib_path, prefix):
         if len(sys.argv) < 4 or sys.argv[3] in kernel:
             print(step_kind, kernel, " ".join(f"{k}:{v}" for k, v in bound))
+    for i, m in enumerate(read_tensor_maps(lib_path, prefix)):
+        print(f"tensor_map:{i} arena:{m['buffer']} {m['type']} {m['rows']}x{m['cols']} "
+              f"box {m['box_rows']}x{m['box_cols']} swizzle {m['swizzle']} l2 {m['l2']}")
 
 
 if __name__ == "__main__":
