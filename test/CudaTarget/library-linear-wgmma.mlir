@@ -83,6 +83,21 @@ func.func @int4_g32(%x: tensor<128x64xf32>) -> tensor<128x64xf32> {
   return %y : tensor<128x64xf32>
 }
 
+// Tiling: above M = 256 the generator's default 128x256 tiles are kept when
+// they make enough blocks for the GPU (M = 2048, N = 2816: 16 x 11 = 176),
+// else the first smaller tiling that does, or the one with the most blocks
+// (M = 512, N = 256: 4 blocks of 128x256, 32 of 64x64).
+// CHECK-LABEL: func.func @tiling
+// CHECK: gpu.launch_func {{.*}}@wgmma_f16_m2048_n2816_k64_b128x256x64s4 blocks in (%c11{{.*}}, %c16{{.*}}, %c1{{.*}})
+// CHECK: gpu.launch_func {{.*}}@wgmma_f16_m512_n256_k64_b64x64x64s8 blocks in (%c4{{.*}}, %c8{{.*}}, %c1{{.*}})
+func.func @tiling(%x: tensor<2048x64xf16>, %x2: tensor<512x64xf16>) -> (tensor<2048x2816xf16>, tensor<512x256xf16>) {
+  %w = arith.constant dense<1.0> : tensor<2816x64xf16>
+  %y = kiln.linear %x, %w : (tensor<2048x64xf16>, tensor<2816x64xf16>) -> tensor<2048x2816xf16>
+  %w2 = arith.constant dense<1.0> : tensor<256x64xf16>
+  %y2 = kiln.linear %x2, %w2 : (tensor<512x64xf16>, tensor<256x64xf16>) -> tensor<512x256xf16>
+  return %y, %y2 : tensor<2048x2816xf16>, tensor<512x256xf16>
+}
+
 // The generated kernels: only the wgmma ones are marked.
 // CHECK: gpu.module @kiln_library_kernels
 // CHECK-DAG: gpu.func @gemm_f16_m128_n128_k128_{{[a-z0-9x]+}}({{.*}}) kernel attributes {known_block_size

@@ -205,9 +205,46 @@ llvm::Expected<LibraryKernel> chooseGemm(const GemvSpec &shape) {
   return gemmKernel(*resolved);
 }
 
-/// The TMA + wgmma GEMM with the generator's default tiling for this M,
-/// or nothing when it refuses the shape (the mma.sync GEMM then runs
-/// everywhere); the bias stays in the epilogue.
+/// Blocks that fill an H100 (132 SMs) to about 90%: fewer leave SMs idle
+/// for the whole GEMM.
+constexpr int64_t kFullWaveBlocks = 119;
+
+int64_t wgmmaBlocks(const kernels::WgmmaGemmSpec &spec) {
+  kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
+  return launch.gridX * launch.gridY;
+}
+
+/// The wgmma tiling for this shape: the generator's default (measured best
+/// for M <= 256 and for large square-ish shapes, bench/NOTES.md g3/g4),
+/// unless for M > 256 its 128x256 tiles make fewer blocks than fill the GPU
+/// (N <= 1024 at M = 2048): then the first of 128x128, 64x128, 64x64 that
+/// does, else the one with the most blocks. Nothing when the generator
+/// refuses the shape.
+std::optional<kernels::WgmmaGemmSpec> chooseWgmmaSpec(const kernels::WgmmaGemmSpec &shape) {
+  constexpr int64_t kLargeM = 256; // above: the generator defaults to 128x256 tiles
+  std::optional<kernels::WgmmaGemmSpec> best;
+  for (auto [blockM, blockN] : {std::pair<int64_t, int64_t>{0, 0}, {128, 128}, {64, 128},
+                                {64, 64}}) {
+    kernels::WgmmaGemmSpec candidate = shape;
+    candidate.blockM = blockM;
+    candidate.blockN = blockN;
+    llvm::Expected<kernels::WgmmaGemmSpec> resolved = kernels::resolveWgmmaGemmSpec(candidate);
+    if (!resolved) {
+      llvm::consumeError(resolved.takeError());
+      continue;
+    }
+    bool isDefault = blockM == 0;
+    if ((isDefault && shape.m <= kLargeM) || wgmmaBlocks(*resolved) >= kFullWaveBlocks)
+      return *resolved;
+    if (!best || wgmmaBlocks(*resolved) > wgmmaBlocks(*best))
+      best = *resolved;
+  }
+  return best;
+}
+
+/// The TMA + wgmma GEMM as the sm_90a alternative of the mma.sync one, or
+/// nothing when the generator refuses the shape (the mma.sync GEMM then
+/// runs everywhere); the bias stays in the epilogue.
 void addWgmmaAlternative(LibraryLinear &plan) {
   kernels::WgmmaGemmSpec wanted;
   wanted.format = plan.spec.format;
@@ -215,12 +252,10 @@ void addWgmmaAlternative(LibraryLinear &plan) {
   wanted.n = plan.spec.n;
   wanted.k = plan.spec.k;
   wanted.groupSize = plan.spec.groupSize;
-  llvm::Expected<kernels::WgmmaGemmSpec> resolved = kernels::resolveWgmmaGemmSpec(wanted);
-  if (!resolved) {
-    llvm::consumeError(resolved.takeError());
+  std::optional<kernels::WgmmaGemmSpec> chosen = chooseWgmmaSpec(wanted);
+  if (!chosen)
     return;
-  }
-  kernels::WgmmaGemmSpec spec = *resolved;
+  kernels::WgmmaGemmSpec spec = *chosen;
   plan.wgmma = spec;
   plan.wgmmaKernel.name = kernels::wgmmaGemmKernelName(spec);
   plan.wgmmaKernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
