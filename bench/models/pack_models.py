@@ -110,6 +110,9 @@ def main():
                                  onnx=path, flags=dims + flags))
         if opts.only:
             jobs = [j for j in jobs if any(s in j["name"] for s in opts.only)]
+        if not jobs:
+            sys.exit(f"pack: no case name contains any of {opts.only}; names look like "
+                     "decoder.prefill.fp16 or bert.dynamo.fp32")
         if opts.also_without_wgmma:
             jobs += [dict(j, name=j["name"] + ".mma", flags=j["flags"] + ["--wgmma=false"])
                      for j in jobs if j["variant"] != "fp32"]

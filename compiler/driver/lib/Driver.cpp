@@ -39,6 +39,19 @@ static int writeOutput(llvm::StringRef path, llvm::function_ref<void(llvm::raw_o
   return 0;
 }
 
+/// Fails before any work when the output's folder is missing (the linker
+/// would otherwise report it only after the whole compile).
+static llvm::Error checkOutputFolder(llvm::StringRef outputPath) {
+  if (outputPath == "-")
+    return llvm::Error::success();
+  llvm::StringRef folder = llvm::sys::path::parent_path(outputPath);
+  if (folder.empty() || llvm::sys::fs::is_directory(folder))
+    return llvm::Error::success();
+  return llvm::createStringError("output folder '" + folder +
+                                 "' does not exist or is not a folder: create it, or pass "
+                                 "-o with a path inside an existing folder");
+}
+
 static bool isMlirInput(const DriverOptions &options) {
   if (options.inputFormat != InputFormat::Auto)
     return options.inputFormat == InputFormat::Mlir;
@@ -113,6 +126,8 @@ int runDriver(const DriverOptions &options) {
                 "the library)");
   if (options.precision == Precision::F16 && options.target != Target::Cuda)
     return fail("--precision=f16 is implemented for --target=cuda only");
+  if (llvm::Error error = checkOutputFolder(options.outputPath))
+    return fail(llvm::toString(std::move(error)));
   DialectRegistry registry;
   registerImportedDialects(registry);
   registry.insert<KilnDialect, arith::ArithDialect, func::FuncDialect>();
