@@ -12,11 +12,13 @@
 
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Kernels/Gemv.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,9 @@ struct LibraryLinearOptions {
   int64_t maxM = 16;
   /// Larger M runs on the tensor-core GEMM (kernels/Gemm.h).
   bool gemm = true;
+  /// GEMMs with M >= wgmmaMinM also get the sm_90a wgmma kernel.
+  bool sm90aWgmma = false;
+  int64_t wgmmaMinM = 128;
 };
 
 /// A generated kernel and its launch. Every library kernel takes
@@ -56,6 +61,10 @@ struct LibraryLinear {
   int64_t m = 0;
   /// The weights were f32 and are rounded to f16.
   bool roundedF32 = false;
+  /// The sm_90a alternative of a GEMM (kernels/WgmmaGemm.h), when wanted
+  /// and the generator accepts the shape; it reads the same arrays.
+  std::optional<kernels::WgmmaGemmSpec> wgmma;
+  LibraryKernel wgmmaKernel;
 };
 
 /// The plan for `linear`, or an error whose message says in a few words why
