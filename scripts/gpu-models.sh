@@ -61,6 +61,12 @@ if [ "${KILN_GPU_MODELS_VARIANTS:-}" = compressed ]; then
   done
 fi
 
+# KILN_GPU_MODELS_EXTRA_VARIANTS="TAG|FLAGS|CUDA_FLAGS;..." adds variants, such
+# as "int4g64|--quantize=int4 --group-size=64|" (int4 groups the sm_90a wgmma
+# GEMM takes: multiples of 64).
+IFS=';' read -ra extra_variants <<<"${KILN_GPU_MODELS_EXTRA_VARIANTS:-}"
+VARIANTS+=("${extra_variants[@]}")
+
 # Tolerance against the host target and against onnxruntime, per case
 # (MODEL.TAG). int8/int4 linears run on the library kernels with f16
 # activations, hence 1e-2 against the host. ops.f16 is reported only: its
@@ -87,7 +93,7 @@ host_tolerance() {
     ops.f16) echo 1e9 ;;
     *.f16) echo 3e-2 ;;
     *.smoothquant) scaled_at_least 1 "$(own_error "$2")" 1e-2 ;;
-    *.int8 | *.int4 | *.gptq4 | *.awq4) echo 1e-2 ;;
+    *.int8 | *.int4 | *.int4g* | *.gptq4 | *.awq4) echo 1e-2 ;;
     *) echo 1e-4 ;;
   esac
 }
@@ -153,6 +159,7 @@ pack() {
     [[ $name =~ ${KILN_GPU_MODELS_ONLY:-.} ]] || continue
     for variant in "${VARIANTS[@]}"; do
       IFS='|' read -r tag flags cuda_flags <<<"$variant"
+      [ -n "$tag" ] || continue
       # KILN_GPU_MODELS_TAGS=REGEX packs only the matching variants (fp32, f16, ...).
       [[ $tag =~ ^(${KILN_GPU_MODELS_TAGS:-.*})$ ]] || continue
       while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compiles the model benchmark's cases for the GPU and packs them.
 
-    pack_models.py KILNC DEST [--only NAME_SUBSTRING]...
+    pack_models.py KILNC DEST [--only NAME_SUBSTRING]... [--also-without-wgmma]
 
 Cases: the Llama-style decoder block (decoder_block.py, config "bench"),
 prefill and decode, in fp32, int8 (per channel), int4 (group 128) and, when
@@ -9,6 +9,9 @@ kilnc has --precision, f16; and every real exported model
 (test/models/real/*.onnx, symbolic batch pinned to 1) in fp32 (and f16).
 Each is compiled with `kilnc --target=cuda --gpu-arch=sm_90a`; a case that
 does not compile is recorded with kilnc's message, not dropped.
+--also-without-wgmma adds each non-fp32 case again as NAME.mma, compiled
+with --wgmma=false (the mma.sync GEMM instead of the sm_90a wgmma one), for
+a before/after in one run.
 
 DEST gets cases.tar.xz (the .so files and signatures: fp32 weights embedded
 in a .so do not fit the device tool's 64 MiB otherwise; the block's weights
@@ -69,6 +72,8 @@ def main():
     parser.add_argument("dest")
     parser.add_argument("--only", action="append", default=[],
                         help="pack only cases whose name contains this (repeatable)")
+    parser.add_argument("--also-without-wgmma", action="store_true",
+                        help="also pack each non-fp32 case as NAME.mma with --wgmma=false")
     parser.add_argument("--note", default="",
                         help="where this kilnc comes from, when not this checkout's build")
     opts = parser.parse_args()
@@ -108,6 +113,9 @@ def main():
         if not jobs:
             sys.exit(f"pack: no case name contains any of {opts.only}; names look like "
                      "decoder.prefill.fp16 or bert.dynamo.fp32")
+        if opts.also_without_wgmma:
+            jobs += [dict(j, name=j["name"] + ".mma", flags=j["flags"] + ["--wgmma=false"])
+                     for j in jobs if j["variant"] != "fp32"]
 
         cases = []
         for job in jobs:

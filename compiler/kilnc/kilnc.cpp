@@ -82,6 +82,12 @@ static cl::opt<bool> libraryKernels(
              "activations) and attention on the fused attention kernel (default on); "
              "=false keeps them on the generic f32 kernels"),
     cl::init(true), cl::cat(kilncCategory));
+static cl::opt<bool> wgmma(
+    "wgmma",
+    cl::desc("--target=cuda with sm_90a in --gpu-arch: the sm_90a image runs linear layers "
+             "with M >= 128 on the TMA + wgmma GEMM (default on); other images keep the "
+             "mma.sync GEMM"),
+    cl::init(true), cl::cat(kilncCategory));
 static cl::opt<kiln::InputFormat> inputFormat(
     "input-format", cl::desc("input format (default: by file extension)"),
     cl::init(kiln::InputFormat::Auto),
@@ -153,6 +159,7 @@ int main(int argc, char **argv) {
   options.gpuArchs = gpuArchs;
   options.precision = precision;
   options.libraryKernels = libraryKernels;
+  options.wgmma = wgmma;
   if (target != kiln::Target::None && emitKind.getNumOccurrences() == 0)
     options.emit = kiln::EmitKind::SharedLibrary;
   options.modelName = modelName;

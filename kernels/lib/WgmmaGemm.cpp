@@ -192,6 +192,22 @@ WgmmaTensorMapBox wgmmaTensorMapBox(const WgmmaGemmSpec &spec, bool isWeight) {
   return {kWgmmaBlockK, spec.blockN, true};
 }
 
+nvgpu::TensorMapDescriptorType wgmmaTensorMapType(MLIRContext *context,
+                                                  const WgmmaGemmSpec &spec, bool isWeight) {
+  WgmmaTensorMapBox box = wgmmaTensorMapBox(spec, isWeight);
+  Type element = isWeight && isQuantized(spec) ? Type(IntegerType::get(context, 8))
+                                               : Type(Float16Type::get(context));
+  auto workgroup = gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+  auto tile = MemRefType::get({box.rows, box.cols}, element, MemRefLayoutAttrInterface(),
+                              workgroup);
+  return nvgpu::TensorMapDescriptorType::get(
+      context, tile,
+      box.swizzle128B ? nvgpu::TensorMapSwizzleKind::SWIZZLE_128B
+                      : nvgpu::TensorMapSwizzleKind::SWIZZLE_NONE,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B, nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+}
+
 namespace {
 
 class WgmmaEmitter {
@@ -274,17 +290,7 @@ Value WgmmaEmitter::sharedView(Value offset, ArrayRef<int64_t> shape, Type eleme
 }
 
 nvgpu::TensorMapDescriptorType WgmmaEmitter::tensorMapType(bool isWeight) {
-  WgmmaTensorMapBox box = wgmmaTensorMapBox(spec, isWeight);
-  Type element = isWeight && quantized ? Type(b.getI8Type()) : Type(b.getF16Type());
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  auto tile = MemRefType::get({box.rows, box.cols}, element, MemRefLayoutAttrInterface(),
-                              workgroup);
-  return nvgpu::TensorMapDescriptorType::get(
-      b.getContext(), tile,
-      box.swizzle128B ? nvgpu::TensorMapSwizzleKind::SWIZZLE_128B
-                      : nvgpu::TensorMapSwizzleKind::SWIZZLE_NONE,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_256B, nvgpu::TensorMapOOBKind::OOB_ZERO,
-      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  return wgmmaTensorMapType(b.getContext(), spec, isWeight);
 }
 
 Value WgmmaEmitter::stageTileOffset(Value stage, bool isWeight) {

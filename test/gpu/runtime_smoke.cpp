@@ -111,7 +111,7 @@ bool runModel(Fixture &fixture, const char *label, const kiln_cuda_image *images
   printf("--- %s\n", label);
   const char *const kernels[] = {"vector_add", "scale"};
   const kiln_arena_placement plan[] = {{0, kBytes, 256}};
-  const kiln_cuda_model_desc desc = {images, imageCount, kernels, 2, plan, 1};
+  const kiln_cuda_model_desc desc = {images, imageCount, kernels, 2, plan, 1, nullptr, nullptr, 0};
   kiln_cuda_runtime *runtime = nullptr;
   if (!checkStatus(kiln_cuda_create(&desc, 0, &runtime), KILN_OK, "create"))
     return false;
@@ -167,7 +167,7 @@ int main() {
       {KILN_CUDA_IMAGE_PTX, 80, 0, kSmokePtx, sizeof(kSmokePtx)}};
   // Probe: no driver or no device is a skip, not a failure.
   kiln_cuda_runtime *probe = nullptr;
-  const kiln_cuda_model_desc probeDesc = {ptxOnly, 1, nullptr, 0, nullptr, 0};
+  const kiln_cuda_model_desc probeDesc = {ptxOnly, 1, nullptr, 0, nullptr, 0, nullptr, nullptr, 0};
   kiln_status status = kiln_cuda_create(&probeDesc, 0, &probe);
   if (status == KILN_ERROR_NO_DEVICE) {
     printf("SKIP no GPU here: %s\n", kiln_cuda_last_error());

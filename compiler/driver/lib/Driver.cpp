@@ -109,6 +109,7 @@ static int compileCuda(ModuleOp module, const DriverOptions &options) {
   cudaOptions.verbose = options.timeStages;
   cudaOptions.f16 = options.precision == Precision::F16;
   cudaOptions.libraryKernels = options.libraryKernels;
+  cudaOptions.wgmma = options.wgmma;
   auto archs = cuda::parseGpuArchs(options.gpuArchs.empty() ? cuda::kDefaultGpuArchs
                                                             : options.gpuArchs);
   if (!archs)

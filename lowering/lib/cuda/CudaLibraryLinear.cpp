@@ -102,6 +102,11 @@ public:
   void rewrite(kiln::LinearOp linear, const LibraryLinear &plan);
 
 private:
+  /// The sm_90a-only launch of the plan's wgmma kernel on the buffers of the
+  /// mma.sync launch `generic`: x [M, K] f16, the weight bytes, then its
+  /// scales and y operands.
+  void launchWgmma(OpBuilder &b, Location loc, const LibraryLinear &plan, Value xHalf,
+                   Value weightBytes, gpu::LaunchFuncOp generic);
   gpu::GPUFuncOp kernelFor(const cuda_library::LibraryKernel &kernel);
   /// A private constant memref.global of `init` (its type's shape and element).
   Value constantGlobal(OpBuilder &b, Location loc, ElementsAttr init, llvm::StringRef name);
@@ -131,10 +136,12 @@ Value LinearRewriter::constantGlobal(OpBuilder &b, Location loc, ElementsAttr in
   return memref::GetGlobalOp::create(b, loc, type, global.getSymName());
 }
 
-/// The input as [M, K] of `element` (f16, or f32 for the exact f32 GEMM) in
-/// a new buffer, viewed as the kernel's x parameter `xParam`.
-Value stageActivations(OpBuilder &b, Location loc, Value input, const kernels::GemvSpec &spec,
-                       Type element, MemRefType xParam) {
+/// The input as [M, K] of `element` (f16, or f32 for the exact f32 kernels)
+/// in a new buffer: its [M, K] view of `element` and its view as the
+/// kernel's x parameter `xParam`.
+std::pair<Value, Value> stageActivations(OpBuilder &b, Location loc, Value input,
+                                         const kernels::GemvSpec &spec, Type element,
+                                         MemRefType xParam) {
   auto inputType = cast<RankedTensorType>(input.getType());
   Value x = reshapeRows(b, loc, input,
                         RankedTensorType::get({spec.m, spec.k}, inputType.getElementType()));
@@ -149,7 +156,23 @@ Value stageActivations(OpBuilder &b, Location loc, Value input, const kernels::G
   SmallVector<Value> views = viewsOfNewBuffer(b, loc, bytes, {typed, xParam});
   bufferization::MaterializeInDestinationOp::create(b, loc, Type(), x, views[0],
                                                     /*restrict=*/true, /*writable=*/true);
-  return views[1];
+  return {views[0], views[1]};
+}
+
+/// A TMA descriptor of the row-major 2-D buffer `tensor`, as the kernel's
+/// pointer parameter `param` (the device address of the encoded map; the
+/// CUDA target's launch plan has the runtime encode it).
+Value tensorMapOf(OpBuilder &b, Location loc, Value tensor,
+                  nvgpu::TensorMapDescriptorType type, Type param) {
+  auto ranked = cast<MemRefType>(tensor.getType());
+  Value unranked = memref::CastOp::create(
+      b, loc, UnrankedMemRefType::get(ranked.getElementType(), ranked.getMemorySpace()),
+      tensor);
+  SmallVector<Value> box;
+  for (int64_t size : type.getTensor().getShape())
+    box.push_back(arith::ConstantIndexOp::create(b, loc, size));
+  Value descriptor = nvgpu::TmaCreateDescriptorOp::create(b, loc, type, unranked, box);
+  return UnrealizedConversionCastOp::create(b, loc, param, descriptor).getResult(0);
 }
 
 /// y = product [M, N] (f16 or f32) (+ bias [N]) in the result's element type.
@@ -174,16 +197,17 @@ Value epilogue(OpBuilder &b, Location loc, Value product, Value bias, Type outEl
 }
 
 /// The launch of `kernel` with its plan's grid, block and shared memory.
-void launchKernel(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
+gpu::LaunchFuncOp launchKernel(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                   const cuda_library::LibraryKernel &launch, ValueRange operands) {
   auto dim = [&](int64_t value) -> Value { return arith::ConstantIndexOp::create(b, loc, value); };
   Value one = dim(1);
   Value shared;
   if (launch.dynamicSharedBytes > 0)
     shared = arith::ConstantIntOp::create(b, loc, launch.dynamicSharedBytes, 32);
-  gpu::LaunchFuncOp::create(b, loc, kernel,
-                            gpu::KernelDim3{dim(launch.gridX), dim(launch.gridY), one},
-                            gpu::KernelDim3{dim(launch.blockX), one, one}, shared, operands);
+  return gpu::LaunchFuncOp::create(b, loc, kernel,
+                                   gpu::KernelDim3{dim(launch.gridX), dim(launch.gridY), one},
+                                   gpu::KernelDim3{dim(launch.blockX), one, one}, shared,
+                                   operands);
 }
 
 void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
@@ -197,8 +221,9 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   Type element = plan.exactF32 ? b.getF32Type() : f16;
   int64_t elementBytes = element.getIntOrFloatBitWidth() / 8;
 
-  SmallVector<Value> operands = {stageActivations(b, loc, linear.getInput(), spec, element,
-                                                  cast<MemRefType>(params.front()))};
+  auto [xTyped, xParam] = stageActivations(b, loc, linear.getInput(), spec, element,
+                                          cast<MemRefType>(params.front()));
+  SmallVector<Value> operands = {xParam};
   // Weights and scales as constants in the kernel's layout.
   WeightBuilder arrays(b.getContext(), kInlineArrayBytes, "kiln_library." + layerName(linear));
   Value weightBytes = constantGlobal(b, loc, arrays.bytes(plan.weightBytes, "weight"),
@@ -215,7 +240,9 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
   SmallVector<Value> yViews = viewsOfNewBuffer(b, loc, spec.m * spec.n * elementBytes,
                                                {yTyped, cast<MemRefType>(params.back())});
   operands.push_back(yViews[1]);
-  launchKernel(b, loc, kernel, plan.kernel, operands);
+  gpu::LaunchFuncOp launch = launchKernel(b, loc, kernel, plan.kernel, operands);
+  if (plan.wgmma)
+    launchWgmma(b, loc, plan, xTyped, weightBytes, launch); // f16 x: wgmma plans are f16
 
   Value product = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get(yTyped.getShape(), element), yViews[0], /*restrict=*/true);
@@ -229,6 +256,33 @@ void LinearRewriter::rewrite(kiln::LinearOp linear, const LibraryLinear &plan) {
     weight->erase();
 }
 
+void LinearRewriter::launchWgmma(OpBuilder &b, Location loc, const LibraryLinear &plan,
+                                 Value xHalf, Value weightBytes, gpu::LaunchFuncOp generic) {
+  const kernels::WgmmaGemmSpec &spec = *plan.wgmma;
+  MLIRContext *context = b.getContext();
+  gpu::GPUFuncOp kernel = kernelFor(plan.wgmmaKernel);
+  kernel->setAttr(kSm90aOnlyAttrName, UnitAttr::get(context));
+  ArrayRef<Type> params = kernel.getArgumentTypes();
+  // W as the map sees it: [N, K] f16, or the int8/int4 payload as
+  // [N, K * bits / 8] bytes.
+  bool quantized = spec.format != kernels::WeightFormat::F16;
+  int64_t weightCols = quantized ? spec.k * kernels::weightBits(spec.format) / 8 : spec.k;
+  Type weightElement = quantized ? Type(b.getI8Type()) : Type(b.getF16Type());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value weight = memref::ViewOp::create(
+      b, loc, MemRefType::get({spec.n, weightCols}, weightElement), weightBytes, zero,
+      ValueRange{});
+  SmallVector<Value> operands = {
+      tensorMapOf(b, loc, xHalf, kernels::wgmmaTensorMapType(context, spec, false), params[0]),
+      tensorMapOf(b, loc, weight, kernels::wgmmaTensorMapType(context, spec, true), params[1])};
+  // Scales and y: the mma.sync kernel's operands, viewed the same way.
+  ValueRange rest = generic.getKernelOperands().drop_front(2);
+  operands.append(rest.begin(), rest.end());
+  launchKernel(b, loc, kernel, plan.wgmmaKernel, operands)
+      ->setAttr(kSm90aOnlyAttrName, UnitAttr::get(context));
+  generic->setAttr(kNotSm90aAttrName, UnitAttr::get(context));
+}
+
 struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
   using Base::Base;
 
@@ -239,7 +293,9 @@ struct CudaLibraryLinear : impl::CudaLibraryLinearBase<CudaLibraryLinear> {
     options.maxM = maxM;
     options.gemm = gemm;
     options.f32Gemm = f32Gemm;
-    SmallVector<std::pair<kiln::LinearOp, LibraryLinear>> routed;
+    options.sm90aWgmma = sm90aWgmma;
+    options.wgmmaMinM = wgmmaMinM;
+    std::vector<std::pair<kiln::LinearOp, LibraryLinear>> routed;
     SmallVector<std::pair<std::string, std::string>> fallbacks;
     module.walk([&](kiln::LinearOp linear) {
       if (!isa<func::FuncOp>(linear->getParentOp())) {

@@ -61,6 +61,7 @@ void buildCudaLoweringPipeline(OpPassManager &pm, const CudaLoweringOptions &opt
   if (options.libraryKernels) {
     CudaLibraryLinearOptions library;
     library.f32Weights = options.f16Activations;
+    library.sm90aWgmma = options.sm90aWgmma;
     pm.addPass(createCudaLibraryLinear(library));
     // Attention chains become one flash-style kernel each (kernels/Attention.h)
     // before the softmax and contractions turn into separate kernels.
@@ -84,10 +85,14 @@ struct CudaPipelineFlags : PassPipelineOptions<CudaPipelineFlags> {
   Option<bool> libraryKernels{*this, "library-kernels",
                               llvm::cl::desc("linear layers on the generated GEMV/GEMM kernels"),
                               llvm::cl::init(true)};
+  Option<bool> sm90aWgmma{*this, "sm90a-wgmma",
+                          llvm::cl::desc("large-M GEMMs also get the sm_90a wgmma kernel"),
+                          llvm::cl::init(false)};
   CudaLoweringOptions get() const {
     CudaLoweringOptions options;
     options.f16Activations = f16;
     options.libraryKernels = libraryKernels;
+    options.sm90aWgmma = sm90aWgmma;
     return options;
   }
 };

@@ -6,6 +6,7 @@
 #include "kiln/Kernels/F32Gemv.h"
 #include "kiln/Kernels/Gemm.h"
 #include "kiln/Kernels/SimtGemm.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -228,6 +229,69 @@ int64_t simtKSplit(const GemvSpec &shape) {
   return 1;
 }
 
+/// Blocks that fill an H100 (132 SMs) to about 90%: fewer leave SMs idle
+/// for the whole GEMM.
+constexpr int64_t kFullWaveBlocks = 119;
+
+int64_t wgmmaBlocks(const kernels::WgmmaGemmSpec &spec) {
+  kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
+  return launch.gridX * launch.gridY;
+}
+
+/// The wgmma tiling for this shape: the generator's default (measured best
+/// for M <= 256 and for large square-ish shapes, bench/NOTES.md g3/g4),
+/// unless for M > 256 its 128x256 tiles make fewer blocks than fill the GPU
+/// (N <= 1024 at M = 2048): then the first of 128x128, 64x128, 64x64 that
+/// does, else the one with the most blocks. Nothing when the generator
+/// refuses the shape.
+std::optional<kernels::WgmmaGemmSpec> chooseWgmmaSpec(const kernels::WgmmaGemmSpec &shape) {
+  constexpr int64_t kLargeM = 256; // above: the generator defaults to 128x256 tiles
+  std::optional<kernels::WgmmaGemmSpec> best;
+  for (auto [blockM, blockN] : {std::pair<int64_t, int64_t>{0, 0}, {128, 128}, {64, 128},
+                                {64, 64}}) {
+    kernels::WgmmaGemmSpec candidate = shape;
+    candidate.blockM = blockM;
+    candidate.blockN = blockN;
+    llvm::Expected<kernels::WgmmaGemmSpec> resolved = kernels::resolveWgmmaGemmSpec(candidate);
+    if (!resolved) {
+      llvm::consumeError(resolved.takeError());
+      continue;
+    }
+    bool isDefault = blockM == 0;
+    if ((isDefault && shape.m <= kLargeM) || wgmmaBlocks(*resolved) >= kFullWaveBlocks)
+      return *resolved;
+    if (!best || wgmmaBlocks(*resolved) > wgmmaBlocks(*best))
+      best = *resolved;
+  }
+  return best;
+}
+
+/// The TMA + wgmma GEMM as the sm_90a alternative of the mma.sync one, or
+/// nothing when the generator refuses the shape (the mma.sync GEMM then
+/// runs everywhere); the bias stays in the epilogue.
+void addWgmmaAlternative(LibraryLinear &plan) {
+  kernels::WgmmaGemmSpec wanted;
+  wanted.format = plan.spec.format;
+  wanted.m = plan.spec.m;
+  wanted.n = plan.spec.n;
+  wanted.k = plan.spec.k;
+  wanted.groupSize = plan.spec.groupSize;
+  std::optional<kernels::WgmmaGemmSpec> chosen = chooseWgmmaSpec(wanted);
+  if (!chosen)
+    return;
+  kernels::WgmmaGemmSpec spec = *chosen;
+  plan.wgmma = spec;
+  plan.wgmmaKernel.name = kernels::wgmmaGemmKernelName(spec);
+  plan.wgmmaKernel.build = [spec](OpBuilder &b, gpu::GPUModuleOp module) {
+    return kernels::buildWgmmaGemmKernel(b, module, spec);
+  };
+  kernels::WgmmaLaunchShape launch = kernels::wgmmaGemmLaunchShape(spec);
+  plan.wgmmaKernel.gridX = launch.gridX;
+  plan.wgmmaKernel.gridY = launch.gridY;
+  plan.wgmmaKernel.blockX = launch.blockX;
+  plan.wgmmaKernel.dynamicSharedBytes = launch.dynamicSharedBytes;
+}
+
 /// The fastest tiling that the generator accepts: for M >= 8 the
 /// tensor-core GEMV (K split over the 8 warps of a block, then without the
 /// split; faster than SIMT there, bench/NOTES.md v5); for M <= 2 SIMT with
@@ -367,6 +431,8 @@ llvm::Expected<LibraryLinear> planLibraryLinear(kiln::LinearOp linear,
     if (!kernel)
       return kernel.takeError();
     plan.kernel = std::move(*kernel);
+    if (options.sm90aWgmma && plan.m >= options.wgmmaMinM)
+      addWgmmaAlternative(plan);
     return plan;
   }
   auto spec = chooseGemvSpec(plan.spec);

@@ -12,11 +12,13 @@
 
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/Kernels/Gemv.h"
+#include "kiln/Kernels/WgmmaGemm.h"
 
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,9 @@ struct LibraryLinearOptions {
   /// Dense f32 weights with f32 activations (when not rounded to f16) run
   /// on the exact f32 SIMT GEMM (kernels/SimtGemm.h), at any M.
   bool f32Gemm = true;
+  /// GEMMs with M >= wgmmaMinM also get the sm_90a wgmma kernel.
+  bool sm90aWgmma = false;
+  int64_t wgmmaMinM = 128;
 };
 
 /// A generated kernel and its launch. Every library kernel takes
@@ -62,6 +67,10 @@ struct LibraryLinear {
   bool roundedF32 = false;
   /// Exact f32: x, the weights (f32 bytes) and y stay f32 (kernels/SimtGemm.h).
   bool exactF32 = false;
+  /// The sm_90a alternative of a GEMM (kernels/WgmmaGemm.h), when wanted
+  /// and the generator accepts the shape; it reads the same arrays.
+  std::optional<kernels::WgmmaGemmSpec> wgmma;
+  LibraryKernel wgmmaKernel;
 };
 
 /// The plan for `linear`, or an error whose message says in a few words why

@@ -28,6 +28,12 @@ using CUjit_option = int;
 using CUdevice_attribute = int;
 using CUfunction_attribute = int;
 using CUstreamCaptureMode = int;
+using CUtensorMapDataType = int;
+// cuda.h's CUtensorMap: 128 opaque bytes, 128-byte aligned since CUDA 13 (the
+// driver needs 64).
+struct alignas(128) CUtensorMap {
+  uint64_t opaque[16];
+};
 
 enum : CUresult {
   CUDA_SUCCESS = 0,
@@ -62,6 +68,19 @@ enum : CUdevice_attribute {
 
 enum : CUfunction_attribute {
   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
+};
+
+enum : CUtensorMapDataType {
+  CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0,
+  CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6,
+};
+
+// CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapFloatOOBfill.
+enum : int {
+  CU_TENSOR_MAP_INTERLEAVE_NONE = 0,
+  CU_TENSOR_MAP_SWIZZLE_NONE = 0,
+  CU_TENSOR_MAP_SWIZZLE_128B = 3,
+  CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0,
 };
 
 enum : CUstreamCaptureMode {

@@ -111,6 +111,11 @@ size_t resolveDriverTable(SymbolResolver resolve, void *context, DriverTable *ta
   }
   KILN_CUDA_DRIVER_SYMBOLS(KILN_CUDA_RESOLVE_ENTRY)
 #undef KILN_CUDA_RESOLVE_ENTRY
+#define KILN_CUDA_RESOLVE_OPTIONAL(name, exported, abiVersion, params)                      \
+  table->name = reinterpret_cast<decltype(table->name)>(                                  \
+      resolve(context, #name, exported, abiVersion));
+  KILN_CUDA_OPTIONAL_DRIVER_SYMBOLS(KILN_CUDA_RESOLVE_OPTIONAL)
+#undef KILN_CUDA_RESOLVE_OPTIONAL
   return missingCount;
 }
 

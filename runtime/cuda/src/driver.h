@@ -70,10 +70,20 @@ namespace kiln::cuda {
   X(cuGraphExecDestroy, "cuGraphExecDestroy", 10000, (CUgraphExec exec))                 \
   X(cuGraphDestroy, "cuGraphDestroy", 10000, (CUgraph graph))
 
+// Entry points only some models need: a driver without them still loads every
+// model; the runtime checks for them where it needs them (null when absent).
+#define KILN_CUDA_OPTIONAL_DRIVER_SYMBOLS(X)                                              \
+  X(cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled", 12000,                             \
+    (CUtensorMap * tensorMap, CUtensorMapDataType dataType, unsigned rank,               \
+     void *globalAddress, const uint64_t *globalDim, const uint64_t *globalStrides,      \
+     const unsigned *boxDim, const unsigned *elementStrides, int interleave,             \
+     int swizzle, int l2Promotion, int oobFill))
+
 struct DriverTable {
 #define KILN_CUDA_DECLARE_ENTRY(name, exported, abiVersion, params)                       \
   CUresult (*name) params = nullptr;
   KILN_CUDA_DRIVER_SYMBOLS(KILN_CUDA_DECLARE_ENTRY)
+  KILN_CUDA_OPTIONAL_DRIVER_SYMBOLS(KILN_CUDA_DECLARE_ENTRY)
 #undef KILN_CUDA_DECLARE_ENTRY
 };
 
@@ -81,8 +91,8 @@ struct DriverTable {
 using SymbolResolver = void *(*)(void *context, const char *name, const char *exported,
                                  int abiVersion);
 
-// Fills every entry through `resolve`. Returns how many are missing and
-// writes their names, comma-separated, to `missing` (may be truncated).
+// Fills every entry through `resolve`. Returns how many required ones are
+// missing (optional ones stay null) and writes their names, comma-separated, to `missing` (may be truncated).
 size_t resolveDriverTable(SymbolResolver resolve, void *context, DriverTable *table,
                           char *missing, size_t missingSize);
 

@@ -11,6 +11,7 @@
 #include "graph_cache.h"
 #include "module_image.h"
 #include "runtime_internal.h"
+#include "tensor_maps.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -113,7 +114,8 @@ void formatBytes(uint64_t bytes, char *buffer, size_t size) {
 } // namespace
 
 struct kiln_cuda_runtime {
-  explicit kiln_cuda_runtime(const DriverTable &driver) : driver(driver), graphs(driver) {
+  explicit kiln_cuda_runtime(const DriverTable &driver)
+      : driver(driver), graphs(driver), tensorMaps(driver) {
     pthread_mutexattr_t attributes;
     pthread_mutexattr_init(&attributes);
     pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE);
@@ -142,6 +144,7 @@ struct kiln_cuda_runtime {
   unsigned sm = 0;
   CUmodule module = nullptr;
   size_t imageIndex = 0; // of desc.images, the one loaded
+  bool sm90a = false;    // the loaded image is an sm_90a one
 
   HostArray<CUfunction> kernels;
   HostArray<unsigned> kernelSharedLimit; // dynamic shared bytes each kernel allows now
@@ -156,6 +159,7 @@ struct kiln_cuda_runtime {
   CUevent runDone = nullptr; // recorded after each run: the arena is free again
   bool runRecorded = false;
   GraphCache graphs;
+  TensorMapTable tensorMaps; // sm_90a images only
 
   bool inRun = false;
   CUstream activeStream = nullptr;
@@ -174,6 +178,7 @@ void kiln_cuda_runtime::releaseContextResources() {
   if (runRecorded)
     driver.cuEventSynchronize(runDone);
   graphs.clear();
+  tensorMaps.release();
   if (arenaAllocation)
     driver.cuMemFree(arenaAllocation);
   if (runDone)
@@ -200,6 +205,9 @@ kiln_status kiln_cuda_runtime::loadKernels(const kiln_cuda_model_desc &desc) {
     kernelNames[i] = text;
     text += length;
     kernelSharedLimit[i] = kDefaultSharedLimit;
+    bool sm90aOnly = desc.kernel_flags && (desc.kernel_flags[i] & KILN_CUDA_KERNEL_SM90A_ONLY);
+    if (sm90aOnly && !sm90a)
+      continue; // not in this image; kiln_cuda_launch refuses it
     CUresult result = driver.cuModuleGetFunction(&kernels[i], module, kernelNames[i]);
     if (result != CUDA_SUCCESS) {
       char what[256];
@@ -232,6 +240,11 @@ kiln_status kiln_cuda_runtime::initialize(const kiln_cuda_model_desc &desc) {
   if (kiln_status status =
           loadBestModule(driver, desc.images, desc.num_images, sm, &module, &imageIndex))
     return status;
+  const kiln_cuda_image &loaded = desc.images[imageIndex];
+  sm90a = loaded.arch_specific && loaded.sm == 90;
+  if (sm90a)
+    if (kiln_status status = tensorMaps.initialize(desc.tensor_maps, desc.num_tensor_maps))
+      return status;
   if (kiln_status status = loadKernels(desc))
     return status;
   result = driver.cuEventCreate(&runDone, CU_EVENT_DISABLE_TIMING);
@@ -263,8 +276,8 @@ kiln_status kiln_cuda_runtime::replacePlan(const kiln_arena_placement *buffers, 
   bool samePlan = count == plan.size() &&
                   (count == 0 || memcmp(plan.data(), buffers, count * sizeof(*buffers)) == 0);
   bool arenaMoves = neededBytes > arenaAllocationBytes;
+  CUdeviceptr allocation = arenaAllocation;
   if (arenaMoves) {
-    CUdeviceptr allocation = 0;
     CUresult result = driver.cuMemAlloc(&allocation, neededBytes);
     if (result != CUDA_SUCCESS) {
       size_t freeBytes = 0, totalBytes = 0;
@@ -277,18 +290,32 @@ kiln_status kiln_cuda_runtime::replacePlan(const kiln_arena_placement *buffers, 
                available, arenaAllocation ? "; the previous arena stays usable" : "");
       return failCuda(driver, result, what);
     }
-    // Runs still in flight use the old arena.
-    if (runRecorded)
-      driver.cuEventSynchronize(runDone);
+  }
+  CUdeviceptr base = (allocation + maxAlignment - 1) & ~(CUdeviceptr)(maxAlignment - 1);
+  bool buffersMove = arenaMoves || !samePlan;
+  if (buffersMove && tensorMaps.size()) {
+    if (kiln_status status = tensorMaps.encode(base, buffers, count)) {
+      if (arenaMoves)
+        driver.cuMemFree(allocation);
+      return status;
+    }
+  }
+  // Runs still in flight use the old arena and maps.
+  if (buffersMove && runRecorded)
+    driver.cuEventSynchronize(runDone);
+  if (arenaMoves) {
     if (arenaAllocation)
       driver.cuMemFree(arenaAllocation);
     arenaAllocation = allocation;
     arenaAllocationBytes = neededBytes;
   }
-  if (arenaMoves || !samePlan)
+  if (buffersMove)
     graphs.clear(); // they hold the old buffer addresses
-  arenaBase = (arenaAllocation + maxAlignment - 1) & ~(CUdeviceptr)(maxAlignment - 1);
+  arenaBase = base;
   plan.swap(newPlan);
+  // After the commit: a failed copy leaves the maps refused until the next plan.
+  if (buffersMove && tensorMaps.size())
+    return tensorMaps.upload();
   return KILN_OK;
 }
 
@@ -517,6 +544,11 @@ kiln_status kiln_cuda_launch(kiln_cuda_runtime *runtime, size_t kernel_index,
   const DriverTable &driver = runtime->driver;
   CUfunction kernel = runtime->kernels[kernel_index];
   const char *name = runtime->kernelNames[kernel_index];
+  if (!kernel)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "kernel '%s' exists only in sm_90a images, but this GPU (sm_%u) loaded another "
+                "image",
+                name, runtime->sm);
   char what[384];
   if (dynamic_shared_bytes > runtime->kernelSharedLimit[kernel_index]) {
     CUresult result = driver.cuFuncSetAttribute(
@@ -555,6 +587,24 @@ kiln_status kiln_cuda_memset(kiln_cuda_runtime *runtime, uint64_t dst, uint8_t v
                          [&](CUstream stream) {
                            return runtime->driver.cuMemsetD8Async(dst, value, bytes, stream);
                          });
+}
+
+kiln_status kiln_cuda_tensor_map_address(kiln_cuda_runtime *runtime, size_t index,
+                                         uint64_t *device_ptr) {
+  if (!runtime || !device_ptr)
+    return fail(KILN_ERROR_INVALID_ARGUMENT, "kiln_cuda_tensor_map_address: null argument");
+  Lock lock(runtime->mutex);
+  if (kiln_status status = runtime->checkInRun("kiln_cuda_tensor_map_address"))
+    return status;
+  if (!runtime->sm90a)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "tensor map %zu is for sm_90a kernels, but this GPU (sm_%u) loaded another image",
+                index, runtime->sm);
+  return runtime->tensorMaps.address(index, device_ptr);
+}
+
+int kiln_cuda_runs_sm90a(const kiln_cuda_runtime *runtime) {
+  return runtime && runtime->sm90a ? 1 : 0;
 }
 
 size_t kiln_cuda_image_index(const kiln_cuda_runtime *runtime) {

@@ -40,6 +40,12 @@ KILN_SAME_VALUE(CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
 KILN_SAME_VALUE(CU_EVENT_DISABLE_TIMING);
 KILN_SAME_VALUE(CU_STREAM_NON_BLOCKING);
 KILN_SAME_VALUE(CU_GET_PROC_ADDRESS_LEGACY_STREAM);
+KILN_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_UINT8);
+KILN_SAME_VALUE(CU_TENSOR_MAP_DATA_TYPE_FLOAT16);
+KILN_SAME_VALUE(CU_TENSOR_MAP_INTERLEAVE_NONE);
+KILN_SAME_VALUE(CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+KILN_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_NONE);
+KILN_SAME_VALUE(CU_TENSOR_MAP_SWIZZLE_128B);
 #undef KILN_SAME_VALUE
 
 static_assert(sizeof(ours::CUresult) == sizeof(::CUresult));
@@ -47,6 +53,9 @@ static_assert(sizeof(ours::CUdevice) == sizeof(::CUdevice));
 static_assert(sizeof(ours::CUdeviceptr) == sizeof(::CUdeviceptr));
 static_assert(sizeof(ours::CUjit_option) == sizeof(::CUjit_option));
 static_assert(sizeof(ours::CUdevice_attribute) == sizeof(::CUdevice_attribute));
+static_assert(sizeof(ours::CUtensorMap) == sizeof(::CUtensorMap));
+static_assert(alignof(ours::CUtensorMap) == alignof(::CUtensorMap));
+static_assert(sizeof(ours::CUtensorMapDataType) == sizeof(::CUtensorMapDataType));
 
 TEST(CudaTypesTest, LegacyStreamHandleMatches) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(CU_STREAM_LEGACY), ours::kLegacyStreamHandle);

@@ -180,7 +180,43 @@ CUresult fakeMemGetInfo(size_t *free, size_t *total) {
   *free = gpu.deviceMemory - liveBytes();
   return CUDA_SUCCESS;
 }
-CUresult fakeMemcpyHtoD(CUdeviceptr, const void *, size_t) { return CUDA_ERROR_NOT_SUPPORTED; }
+// Copies into one live allocation only.
+CUresult fakeMemcpyHtoD(CUdeviceptr dst, const void *src, size_t bytes) {
+  FAKE_FALLIBLE();
+  auto inside = gpu.liveAllocations.upper_bound(dst);
+  if (inside == gpu.liveAllocations.begin())
+    return CUDA_ERROR_INVALID_VALUE;
+  --inside;
+  if (dst + bytes > inside->first + inside->second)
+    return CUDA_ERROR_INVALID_VALUE;
+  gpu.hostToDevice[dst] = std::string(static_cast<const char *>(src), bytes);
+  return CUDA_SUCCESS;
+}
+CUresult fakeTensorMapEncodeTiled(CUtensorMap *map, CUtensorMapDataType dataType, unsigned rank,
+                                  void *address, const uint64_t *globalDim,
+                                  const uint64_t *globalStrides, const unsigned *boxDim,
+                                  const unsigned *elementStrides, int interleave, int swizzle,
+                                  int l2Promotion, int oobFill) {
+  FAKE_FALLIBLE();
+  if (rank != 2 || elementStrides[0] != 1 || elementStrides[1] != 1 || interleave != 0 ||
+      oobFill != 0 || boxDim[0] == 0 || boxDim[0] > 256 || boxDim[1] == 0 || boxDim[1] > 256)
+    return CUDA_ERROR_INVALID_VALUE;
+  FakeTensorMapEncode encode;
+  encode.dataType = dataType;
+  encode.address = reinterpret_cast<uintptr_t>(address);
+  encode.cols = globalDim[0];
+  encode.rows = globalDim[1];
+  encode.rowStride = globalStrides[0];
+  encode.boxCols = boxDim[0];
+  encode.boxRows = boxDim[1];
+  encode.swizzle = swizzle;
+  encode.l2Promotion = l2Promotion;
+  encode.alignedOutput = reinterpret_cast<uintptr_t>(map) % 64 == 0;
+  gpu.tensorMapEncodes.push_back(encode);
+  memset(map, 0, sizeof(*map));
+  map->opaque[0] = encode.address;
+  return CUDA_SUCCESS;
+}
 CUresult fakeMemcpyDtoH(void *, CUdeviceptr, size_t) { return CUDA_ERROR_NOT_SUPPORTED; }
 CUresult fakeMemcpyAsync(CUdeviceptr, CUdeviceptr, size_t, CUstream) {
   FAKE_FALLIBLE();
@@ -287,6 +323,13 @@ CUfunction fakeFunction(const std::string &name) {
   return handle<CUfunction>(functionNames.size());
 }
 
+uint64_t fakeTensorMapAddress(const std::string &mapBytes) {
+  uint64_t address = 0;
+  if (mapBytes.size() >= sizeof(address))
+    memcpy(&address, mapBytes.data(), sizeof(address));
+  return address;
+}
+
 std::string fakeFunctionName(CUfunction function) {
   size_t index = reinterpret_cast<uintptr_t>(function);
   return index >= 1 && index <= functionNames.size() ? functionNames[index - 1] : "?";
@@ -332,6 +375,7 @@ DriverTable fakeDriverTable() {
   table.cuGraphLaunch = fakeGraphLaunch;
   table.cuGraphExecDestroy = fakeGraphExecDestroy;
   table.cuGraphDestroy = fakeGraphDestroy;
+  table.cuTensorMapEncodeTiled = fakeTensorMapEncodeTiled;
   return table;
 }
 

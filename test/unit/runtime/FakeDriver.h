@@ -17,6 +17,16 @@
 
 namespace kiln::cuda::testing {
 
+// What one cuTensorMapEncodeTiled call was asked for.
+struct FakeTensorMapEncode {
+  int dataType = -1;
+  uint64_t address = 0;
+  uint64_t cols = 0, rows = 0, rowStride = 0;
+  unsigned boxCols = 0, boxRows = 0;
+  int swizzle = -1, l2Promotion = -1;
+  bool alignedOutput = false; // the CUtensorMap was 64-byte aligned
+};
+
 struct FakeGpu {
   // Configuration.
   int deviceCount = 1;
@@ -48,7 +58,13 @@ struct FakeGpu {
   int launchesWhileCapturing = 0;
   unsigned lastSharedBytes = 0;
   int sharedAttributeSets = 0;
+  std::vector<FakeTensorMapEncode> tensorMapEncodes;
+  // cuMemcpyHtoD: the last bytes copied to each device address.
+  std::map<CUdeviceptr, std::string> hostToDevice;
 };
+
+// The fake encodes a map as its global address in the first 8 bytes.
+uint64_t fakeTensorMapAddress(const std::string &mapBytes);
 
 // The fake GPU the table below acts on; reset before each test.
 FakeGpu &fakeGpu();

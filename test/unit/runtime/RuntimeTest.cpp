@@ -29,7 +29,7 @@ const char *const kKernels[] = {"vector_add", "scale"};
 const kiln_arena_placement kPlan[] = {{0, 1000, 256}, {1024, 4096, 1024}};
 
 kiln_cuda_model_desc modelDesc() {
-  return {kImages, 3, kKernels, 2, kPlan, 2};
+  return {kImages, 3, kKernels, 2, kPlan, 2, nullptr, nullptr, 0};
 }
 
 class RuntimeTest : public ::testing::Test {
@@ -491,6 +491,190 @@ TEST_F(RuntimeTest, EveryFailingDriverCallIsReportedWithoutLeaks) {
                                                         : "CUDA_ERROR_UNKNOWN"));
       expectNothingLeaked();
     }
+  }
+}
+
+// A model with an sm_90a-only wgmma kernel reading two TMA tensor maps: an
+// f16 [4, 64] tensor in buffer 0 and a byte [16, 256] tensor in buffer 1.
+const char *const kWgmmaKernels[] = {"vector_add", "scale", "wgmma_gemm"};
+const uint32_t kWgmmaFlags[] = {0, 0, KILN_CUDA_KERNEL_SM90A_ONLY};
+const kiln_cuda_tensor_map kTensorMaps[] = {
+    {0, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 4, 64, 64, 4, CU_TENSOR_MAP_SWIZZLE_128B, 3},
+    {1, CU_TENSOR_MAP_DATA_TYPE_UINT8, 16, 256, 32, 16, CU_TENSOR_MAP_SWIZZLE_NONE, 3},
+};
+
+kiln_cuda_model_desc wgmmaModelDesc() {
+  return {kImages, 3, kWgmmaKernels, 3, kPlan, 2, kWgmmaFlags, kTensorMaps, 2};
+}
+
+// Launches the wgmma kernel with the two maps' addresses, as the glue does.
+struct WgmmaRun {
+  uint64_t buffers[2] = {0, 0};
+  uint64_t maps[2] = {0, 0};
+};
+kiln_status enqueueWgmma(kiln_cuda_runtime *runtime, void *user) {
+  auto *state = static_cast<WgmmaRun *>(user);
+  for (size_t i = 0; i < 2; ++i) {
+    if (kiln_status status = kiln_cuda_buffer(runtime, i, &state->buffers[i]))
+      return status;
+    if (kiln_status status = kiln_cuda_tensor_map_address(runtime, i, &state->maps[i]))
+      return status;
+  }
+  const uint32_t grid[3] = {2, 1, 1}, block[3] = {160, 1, 1};
+  void *params[] = {&state->maps[0], &state->maps[1], &state->buffers[1]};
+  return kiln_cuda_launch(runtime, 2, grid, block, 100 * 1024, params);
+}
+
+class WgmmaRuntimeTest : public RuntimeTest {
+protected:
+  kiln_status createWgmma(kiln_cuda_runtime **runtime) {
+    fakeGpu().moduleKernels.insert("wgmma_gemm");
+    kiln_cuda_model_desc desc = wgmmaModelDesc();
+    return createRuntime(driver, &desc, 0, runtime);
+  }
+};
+
+TEST_F(WgmmaRuntimeTest, Sm90aImageGetsEncodedMapsInDeviceMemory) {
+  kiln_cuda_runtime *runtime = nullptr;
+  ASSERT_EQ(createWgmma(&runtime), KILN_OK) << kiln_cuda_last_error();
+  EXPECT_EQ(fakeGpu().loadedImage, kCubin90a);
+  EXPECT_EQ(kiln_cuda_runs_sm90a(runtime), 1);
+  // The arena and the map table.
+  EXPECT_EQ(fakeGpu().liveAllocations.size(), 2u);
+  WgmmaRun state;
+  const int key = 7;
+  for (int run = 0; run < 3; ++run)
+    ASSERT_EQ(kiln_cuda_run(runtime, fakeStream(), &key, sizeof(key), enqueueWgmma, &state),
+              KILN_OK)
+        << kiln_cuda_last_error();
+  // Captured once, replayed twice; the maps are encoded once.
+  EXPECT_EQ(fakeGpu().launches, std::vector<std::string>{"wgmma_gemm"});
+  EXPECT_EQ(fakeGpu().graphLaunches, 3);
+  EXPECT_EQ(fakeGpu().lastSharedBytes, 100u * 1024u);
+
+  const std::vector<FakeTensorMapEncode> &encodes = fakeGpu().tensorMapEncodes;
+  ASSERT_EQ(encodes.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE("map " + std::to_string(i));
+    EXPECT_TRUE(encodes[i].alignedOutput);
+    EXPECT_EQ(encodes[i].address, state.buffers[i]);
+    EXPECT_EQ(encodes[i].dataType, int(kTensorMaps[i].data_type));
+    EXPECT_EQ(encodes[i].rows, kTensorMaps[i].rows);
+    EXPECT_EQ(encodes[i].cols, kTensorMaps[i].cols);
+    EXPECT_EQ(encodes[i].boxCols, kTensorMaps[i].box_cols);
+    EXPECT_EQ(encodes[i].boxRows, kTensorMaps[i].box_rows);
+    EXPECT_EQ(encodes[i].swizzle, int(kTensorMaps[i].swizzle));
+    EXPECT_EQ(encodes[i].l2Promotion, 3);
+  }
+  EXPECT_EQ(encodes[0].rowStride, 64u * 2u); // f16
+  EXPECT_EQ(encodes[1].rowStride, 256u);
+  // Both maps in one device copy, 128 bytes each, 64-byte aligned.
+  EXPECT_EQ(state.maps[0] % 64, 0u);
+  EXPECT_EQ(state.maps[1], state.maps[0] + 128);
+  ASSERT_EQ(fakeGpu().hostToDevice.count(state.maps[0]), 1u);
+  const std::string &uploaded = fakeGpu().hostToDevice[state.maps[0]];
+  ASSERT_EQ(uploaded.size(), 256u);
+  EXPECT_EQ(fakeTensorMapAddress(uploaded.substr(0, 128)), state.buffers[0]);
+  EXPECT_EQ(fakeTensorMapAddress(uploaded.substr(128)), state.buffers[1]);
+  kiln_cuda_destroy(runtime);
+  expectNothingLeaked();
+}
+
+TEST_F(WgmmaRuntimeTest, MovedBuffersGetNewMapsAndGraphs) {
+  kiln_cuda_runtime *runtime = nullptr;
+  ASSERT_EQ(createWgmma(&runtime), KILN_OK) << kiln_cuda_last_error();
+  WgmmaRun before, after;
+  const int key = 7;
+  ASSERT_EQ(kiln_cuda_run(runtime, fakeStream(), &key, sizeof(key), enqueueWgmma, &before),
+            KILN_OK);
+  // A larger plan moves the arena: the maps are re-encoded (after the
+  // previous run finished) and the stale graph is dropped.
+  const kiln_arena_placement bigger[] = {{1 << 20, 1000, 256}, {0, 1 << 20, 256}};
+  ASSERT_EQ(kiln_cuda_set_plan(runtime, bigger, 2), KILN_OK) << kiln_cuda_last_error();
+  EXPECT_EQ(kiln_cuda_graph_count(runtime), 0u);
+  ASSERT_EQ(kiln_cuda_run(runtime, fakeStream(), &key, sizeof(key), enqueueWgmma, &after),
+            KILN_OK);
+  ASSERT_EQ(fakeGpu().tensorMapEncodes.size(), 4u);
+  EXPECT_EQ(fakeGpu().tensorMapEncodes[2].address, after.buffers[0]);
+  EXPECT_EQ(fakeGpu().tensorMapEncodes[3].address, after.buffers[1]);
+  EXPECT_NE(after.buffers[0], before.buffers[0]);
+  // Same map table, new contents.
+  EXPECT_EQ(after.maps[0], before.maps[0]);
+  EXPECT_EQ(fakeTensorMapAddress(fakeGpu().hostToDevice[after.maps[0]].substr(0, 128)),
+            after.buffers[0]);
+  // A map that no longer fits its buffer is refused; the old plan stays.
+  const kiln_arena_placement tooSmall[] = {{0, 100, 256}, {256, 4096, 256}};
+  EXPECT_EQ(kiln_cuda_set_plan(runtime, tooSmall, 2), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("does not fit arena buffer 0"));
+  WgmmaRun again;
+  ASSERT_EQ(kiln_cuda_run(runtime, fakeStream(), nullptr, 0, enqueueWgmma, &again), KILN_OK);
+  EXPECT_EQ(again.buffers[0], after.buffers[0]);
+  kiln_cuda_destroy(runtime);
+  expectNothingLeaked();
+}
+
+TEST_F(WgmmaRuntimeTest, OtherGpusSkipSm90aKernelsAndMaps) {
+  fakeGpu().computeMajor = 8;
+  kiln_cuda_runtime *runtime = nullptr;
+  // The sm_80 image has no wgmma kernel: it is not looked up.
+  kiln_cuda_model_desc desc = wgmmaModelDesc();
+  ASSERT_EQ(createRuntime(driver, &desc, 0, &runtime), KILN_OK) << kiln_cuda_last_error();
+  EXPECT_EQ(fakeGpu().loadedImage, kCubin80);
+  EXPECT_EQ(kiln_cuda_runs_sm90a(runtime), 0);
+  EXPECT_TRUE(fakeGpu().tensorMapEncodes.empty());
+  EXPECT_EQ(fakeGpu().liveAllocations.size(), 1u); // the arena only
+  WgmmaRun state;
+  EXPECT_EQ(kiln_cuda_run(runtime, fakeStream(), nullptr, 0, enqueueWgmma, &state),
+            KILN_ERROR_UNSUPPORTED);
+  EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("sm_90a"));
+  // The generic kernels still run.
+  TwoKernels generic;
+  EXPECT_EQ(kiln_cuda_run(runtime, fakeStream(), nullptr, 0, enqueueTwoKernels, &generic),
+            KILN_OK);
+  kiln_cuda_destroy(runtime);
+  expectNothingLeaked();
+}
+
+TEST_F(WgmmaRuntimeTest, DriverWithoutTensorMapsIsNamedOnSm90aOnly) {
+  driver.cuTensorMapEncodeTiled = nullptr;
+  kiln_cuda_runtime *runtime = nullptr;
+  EXPECT_EQ(createWgmma(&runtime), KILN_ERROR_UNSUPPORTED);
+  EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("cuTensorMapEncodeTiled"));
+  EXPECT_EQ(runtime, nullptr);
+  expectNothingLeaked();
+  fakeGpu().computeMajor = 8;
+  kiln_cuda_model_desc desc = wgmmaModelDesc();
+  ASSERT_EQ(createRuntime(driver, &desc, 0, &runtime), KILN_OK) << kiln_cuda_last_error();
+  kiln_cuda_destroy(runtime);
+  expectNothingLeaked();
+}
+
+TEST_F(WgmmaRuntimeTest, EveryFailingDriverCallIsReportedWithoutLeaks) {
+  int callsBeforeDestroy = 0;
+  auto lifecycle = [this, &callsBeforeDestroy]() {
+    kiln_cuda_runtime *runtime = nullptr;
+    kiln_status status = createWgmma(&runtime);
+    WgmmaRun state;
+    const int key = 1;
+    if (status == KILN_OK)
+      status = kiln_cuda_run(runtime, fakeStream(), &key, sizeof(key), enqueueWgmma, &state);
+    const kiln_arena_placement bigger[] = {{0, 1 << 20, 256}, {1 << 20, 4096, 256}};
+    if (status == KILN_OK)
+      status = kiln_cuda_set_plan(runtime, bigger, 2);
+    callsBeforeDestroy = fakeGpu().fallibleCalls;
+    kiln_cuda_destroy(runtime);
+    return status;
+  };
+  ASSERT_EQ(lifecycle(), KILN_OK) << kiln_cuda_last_error();
+  int fallibleCalls = callsBeforeDestroy;
+  for (int failing = 1; failing <= fallibleCalls; ++failing) {
+    SCOPED_TRACE("call " + std::to_string(failing) + " fails");
+    resetFakeGpu();
+    fakeGpu().failCallNumber = failing;
+    fakeGpu().failCallResult = CUDA_ERROR_UNKNOWN;
+    EXPECT_EQ(lifecycle(), KILN_ERROR_DEVICE);
+    EXPECT_THAT(kiln_cuda_last_error(), HasSubstr("CUDA_ERROR_UNKNOWN"));
+    expectNothingLeaked();
   }
 }
 

@@ -55,6 +55,8 @@ static kiln_status resolve(kiln_cuda_runtime *runtime, const run_args *run,
   switch (arg->kind) {
   case KILN_CUDA_ARG_ARENA:
     return kiln_cuda_buffer(runtime, (size_t)arg->index, value);
+  case KILN_CUDA_ARG_TENSOR_MAP:
+    return kiln_cuda_tensor_map_address(runtime, (size_t)arg->index, value);
   case KILN_CUDA_ARG_INPUT:
   case KILN_CUDA_ARG_OUTPUT: {
     int32_t slot = arg->kind == KILN_CUDA_ARG_INPUT ? arg->index : run->num_inputs + arg->index;
@@ -93,9 +95,20 @@ static kiln_status enqueue_step(kiln_cuda_runtime *runtime, const run_args *run,
                           params);
 }
 
+/* Whether a step runs with the image the runtime loaded. */
+static int step_runs(kiln_cuda_runtime *runtime, const kiln_cuda_step *step) {
+  if (step->kind == KILN_CUDA_STEP_LAUNCH_SM90A)
+    return kiln_cuda_runs_sm90a(runtime);
+  if (step->kind == KILN_CUDA_STEP_LAUNCH_NOT_SM90A)
+    return !kiln_cuda_runs_sm90a(runtime);
+  return 1;
+}
+
 static kiln_status enqueue_model(kiln_cuda_runtime *runtime, void *user) {
   const kiln_cuda_plan *plan = &kiln_cuda_model_plan;
   for (uint32_t s = 0; s < plan->num_steps; ++s) {
+    if (!step_runs(runtime, &plan->steps[s]))
+      continue;
     kiln_status status = enqueue_step(runtime, user, &plan->steps[s]);
     if (status != KILN_OK)
       return status;

@@ -20,6 +20,7 @@ enum kiln_cuda_arg_kind {
   KILN_CUDA_ARG_OUTPUT = 2, /* the caller's output `index` */
   KILN_CUDA_ARG_I64 = 3,    /* the scalar `value` */
   KILN_CUDA_ARG_I32 = 4,    /* the low 32 bits of `value` */
+  KILN_CUDA_ARG_TENSOR_MAP = 5, /* device address of tensor map `index` (sm_90a) */
 };
 
 typedef struct kiln_cuda_arg {
@@ -31,6 +32,10 @@ typedef struct kiln_cuda_arg {
 enum kiln_cuda_step_kind {
   KILN_CUDA_STEP_LAUNCH = 0, /* kernel `kernel` with args [first_arg, first_arg + num_args) */
   KILN_CUDA_STEP_COPY = 1,   /* `bytes` from args[first_arg + 1] to args[first_arg] */
+  /* A launch for sm_90a images only (wgmma), and its alternative for every
+   * other image: exactly one of each pair runs. */
+  KILN_CUDA_STEP_LAUNCH_SM90A = 2,
+  KILN_CUDA_STEP_LAUNCH_NOT_SM90A = 3,
 };
 
 typedef struct kiln_cuda_step {

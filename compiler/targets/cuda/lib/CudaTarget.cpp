@@ -12,6 +12,7 @@
 #include "kiln/Support/OutputFile.h"
 #include "LaunchPlan.h"
 #include "PlanEmitter.h"
+#include "kiln/Lowering/CudaLibraryPasses.h"
 #include "kiln/Lowering/CudaPasses.h"
 #include "kiln/Lowering/HostPasses.h"
 #include "kiln/Targets/GPU/PtxEmitter.h"
@@ -78,15 +79,30 @@ llvm::Expected<std::string> readCubin(llvm::StringRef ptx, llvm::StringRef arch)
   return (*buffer)->getBuffer().str();
 }
 
+/// PTX of `module` for `arch`. Only sm_90a keeps the kernels marked
+/// sm_90a-only (wgmma, TMA) and their launches; the runtime runs those
+/// launches only from sm_90a images, their alternatives everywhere else.
+llvm::Expected<std::string> emitPtxFor(mlir::ModuleOp module, llvm::StringRef arch) {
+  mlir::OwningOpRef<mlir::ModuleOp> clone = module.clone();
+  if (arch != "sm_90a") {
+    llvm::SmallVector<mlir::Operation *> sm90aOnly;
+    clone->walk([&](mlir::Operation *op) {
+      if (op->hasAttr(kSm90aOnlyAttrName))
+        sm90aOnly.push_back(op);
+    });
+    for (mlir::Operation *op : sm90aOnly)
+      op->erase(); // launches (host) and gpu.funcs: neither contains the other
+  }
+  return gpu_target::emitPtx(*clone, arch);
+}
+
 /// A cubin per architecture, and PTX for the JIT on newer GPUs (the
 /// architecture-neutral targets only: sm_90a PTX runs nowhere else).
 llvm::Expected<std::vector<ModuleImage>> buildImages(mlir::ModuleOp module,
                                                      llvm::ArrayRef<std::string> archs) {
   std::vector<ModuleImage> images;
-  std::string jitArch;
   for (const std::string &arch : archs) {
-    mlir::OwningOpRef<mlir::ModuleOp> clone = module.clone();
-    auto ptx = gpu_target::emitPtx(*clone, arch);
+    auto ptx = emitPtxFor(module, arch);
     if (!ptx)
       return ptx.takeError();
     auto cubin = readCubin(*ptx, arch);
@@ -100,8 +116,7 @@ llvm::Expected<std::vector<ModuleImage>> buildImages(mlir::ModuleOp module,
   bool hasPtx = llvm::any_of(images, [](const ModuleImage &image) { return image.ptx; });
   if (!hasPtx) {
     std::string neutral = archs.front().substr(0, archs.front().size() - 1);
-    mlir::OwningOpRef<mlir::ModuleOp> clone = module.clone();
-    auto ptx = gpu_target::emitPtx(*clone, neutral);
+    auto ptx = emitPtxFor(module, neutral);
     if (!ptx)
       return ptx.takeError();
     images.push_back({true, smNumber(neutral), false, std::move(*ptx)});
@@ -162,6 +177,7 @@ llvm::Expected<LaunchPlan> lowerAndPlan(mlir::ModuleOp module, unsigned numInput
   CudaLoweringOptions lowering;
   lowering.f16Activations = options.f16;
   lowering.libraryKernels = options.libraryKernels;
+  lowering.sm90aWgmma = options.wgmma && llvm::is_contained(options.gpuArchs, "sm_90a");
   buildCudaLoweringPipeline(pm, lowering);
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("lowering for the CUDA target failed (see the diagnostics "

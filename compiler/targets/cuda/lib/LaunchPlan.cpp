@@ -2,10 +2,12 @@
 #include "LaunchPlan.h"
 
 #include "kiln/Dialect/Codec.h"
+#include "kiln/Lowering/CudaLibraryPasses.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -23,6 +25,25 @@ namespace kiln::cuda {
 namespace {
 
 constexpr uint32_t kMaxKernelArgs = 256; // KILN_CUDA_MAX_KERNEL_ARGS in the glue
+constexpr uint32_t kKernelSm90aOnly = 1; // KILN_CUDA_KERNEL_SM90A_ONLY
+// CUtensorMapDataType.
+constexpr uint32_t kTensorMapUint8 = 0, kTensorMapFloat16 = 6;
+
+/// `value` is its buffer's first byte: through casts and views at byte 0.
+bool startsAtBufferBase(Value value) {
+  while (Operation *op = value.getDefiningOp()) {
+    if (auto cast = dyn_cast<memref::CastOp>(op)) {
+      value = cast.getSource();
+    } else if (auto view = dyn_cast<memref::ViewOp>(op)) {
+      if (!matchPattern(view.getByteShift(), m_Zero()))
+        return false;
+      value = view.getSource();
+    } else {
+      return isa<memref::AllocOp, memref::GetGlobalOp>(op);
+    }
+  }
+  return true; // a function argument
+}
 
 llvm::Error opError(Operation *op, const llvm::Twine &message) {
   std::string location;
@@ -141,6 +162,19 @@ private:
     }
     if (auto get = dyn_cast<memref::GetGlobalOp>(op))
       return visitGlobal(get);
+    if (auto descriptor = dyn_cast<nvgpu::TmaCreateDescriptorOp>(op))
+      return visitTensorMap(descriptor);
+    // The descriptor as the kernel's pointer parameter.
+    if (auto cast = dyn_cast<UnrealizedConversionCastOp>(op);
+        cast && cast->getNumOperands() == 1 && cast->getNumResults() == 1 &&
+        isa<nvgpu::TensorMapDescriptorType>(cast->getOperand(0).getType())) {
+      auto source = values.find(cast->getOperand(0));
+      if (source == values.end())
+        return opError(op, "a cast of a tensor map the CUDA target does not know");
+      PlanArg map = source->second;
+      values[cast->getResult(0)] = map;
+      return llvm::Error::success();
+    }
     if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {
       // Kernels take the base pointer; the view's offset is in its type.
       auto source = values.find(view.getViewSource());
@@ -182,10 +216,13 @@ private:
   llvm::Expected<PlanArg> use(Operation *user, Value value) {
     auto found = values.find(value);
     if (found != values.end()) {
-      if (found->second.kind == PlanArg::Arena) {
-        PlanBuffer &buffer = plan.buffers[found->second.index];
-        buffer.lastStep = std::max(buffer.lastStep, currentStep());
-      }
+      // A tensor map keeps its buffer alive as the buffer itself would.
+      int32_t buffer = found->second.kind == PlanArg::Arena ? found->second.index
+                       : found->second.kind == PlanArg::TensorMap
+                           ? int32_t(plan.tensorMaps[found->second.index].buffer)
+                           : -1;
+      if (buffer >= 0)
+        plan.buffers[buffer].lastStep = std::max(plan.buffers[buffer].lastStep, currentStep());
       return found->second;
     }
     PlanArg scalar;
@@ -223,6 +260,45 @@ private:
     return llvm::Error::success();
   }
 
+  /// A TMA map of a static row-major 2-D arena buffer (through memref.cast
+  /// to the unranked memref the op takes), encoded by the runtime.
+  llvm::Error visitTensorMap(nvgpu::TmaCreateDescriptorOp create) {
+    auto cast = create.getTensor().getDefiningOp<memref::CastOp>();
+    auto ranked = cast ? dyn_cast<MemRefType>(cast.getSource().getType()) : MemRefType();
+    if (!ranked || ranked.getRank() != 2 || !ranked.hasStaticShape() ||
+        !ranked.getLayout().isIdentity() || !startsAtBufferBase(cast.getSource()))
+      return opError(create, "a TMA descriptor needs a whole static row-major 2-D buffer");
+    auto type = create.getTensorMap().getType();
+    if (type.getInterleave() != nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE ||
+        type.getOob() != nvgpu::TensorMapOOBKind::OOB_ZERO || type.getTensor().getRank() != 2)
+      return opError(create, "a TMA descriptor with interleave or NaN fill (the runtime "
+                             "encodes 2-D maps without either)");
+    PlanTensorMap map;
+    if (ranked.getElementType().isF16())
+      map.dataType = kTensorMapFloat16;
+    else if (ranked.getElementType().isInteger(8))
+      map.dataType = kTensorMapUint8;
+    else
+      return opError(create, "a TMA descriptor of elements other than f16 or bytes");
+    auto arg = use(create, create.getTensor());
+    if (!arg)
+      return arg.takeError();
+    if (arg->kind != PlanArg::Arena)
+      return opError(create, "a TMA descriptor of a model input or output (maps are encoded "
+                             "once, for intermediates and weights only)");
+    map.buffer = uint32_t(arg->index);
+    map.rows = uint64_t(ranked.getDimSize(0));
+    map.cols = uint64_t(ranked.getDimSize(1));
+    map.boxRows = uint32_t(type.getTensor().getDimSize(0));
+    map.boxCols = uint32_t(type.getTensor().getDimSize(1));
+    map.swizzle = uint32_t(type.getSwizzle());
+    map.l2Promotion = uint32_t(type.getL2promo());
+    plan.tensorMaps.push_back(map);
+    values[create.getTensorMap()] = {PlanArg::TensorMap,
+                                     int32_t(plan.tensorMaps.size() - 1), 0};
+    return llvm::Error::success();
+  }
+
   llvm::Expected<uint32_t> constantDim(gpu::LaunchFuncOp launch, Value value) {
     APInt bits;
     if (!matchPattern(value, m_ConstantInt(&bits)) || bits.isNegative() ||
@@ -233,12 +309,23 @@ private:
 
   llvm::Error visitLaunch(gpu::LaunchFuncOp launch) {
     PlanStep step;
-    step.kind = PlanStep::Launch;
+    step.kind = launch->hasAttr(kSm90aOnlyAttrName)  ? PlanStep::LaunchSm90a
+                : launch->hasAttr(kNotSm90aAttrName) ? PlanStep::LaunchNotSm90a
+                                                     : PlanStep::Launch;
     std::string name = launch.getKernelName().str();
     auto found = llvm::find(plan.kernels, name);
     step.kernel = uint32_t(found - plan.kernels.begin());
-    if (found == plan.kernels.end())
+    if (found == plan.kernels.end()) {
       plan.kernels.push_back(name);
+      auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(launch,
+                                                                         launch.getKernel());
+      plan.kernelFlags.push_back(kernel && kernel->hasAttr(kSm90aOnlyAttrName) ? kKernelSm90aOnly
+                                                                               : 0);
+    }
+    if ((plan.kernelFlags[step.kernel] & kKernelSm90aOnly) && step.kind != PlanStep::LaunchSm90a)
+      return opError(launch, "kernel '" + name +
+                                 "' exists only for sm_90a, but this launch would run on "
+                                 "every GPU (mark it " + kSm90aOnlyAttrName + ")");
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
     gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
     Value sizes[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};

@@ -86,6 +86,30 @@ llvm::Constant *kernelNames(ConstantBuilder &b, const LaunchPlan &plan) {
   return b.array(b.ptr, names, "kiln.cuda.kernels");
 }
 
+/// KILN_CUDA_KERNEL_* flags, one per kernel (null when none is set).
+llvm::Constant *kernelFlags(ConstantBuilder &b, const LaunchPlan &plan) {
+  if (llvm::all_of(plan.kernelFlags, [](uint32_t flags) { return flags == 0; }))
+    return llvm::ConstantPointerNull::get(b.ptr);
+  llvm::SmallVector<llvm::Constant *> flags;
+  for (uint32_t value : plan.kernelFlags)
+    flags.push_back(b.u32(value));
+  return b.array(b.i32, flags, "kiln.cuda.kernel_flags");
+}
+
+/// kiln_cuda_tensor_map {buffer, data_type, rows, cols, box_cols, box_rows,
+/// swizzle, l2_promotion}.
+llvm::Constant *tensorMapTable(ConstantBuilder &b, const LaunchPlan &plan) {
+  auto *type = llvm::StructType::get(
+      b.context, {b.i32, b.i32, b.i64, b.i64, b.i32, b.i32, b.i32, b.i32});
+  llvm::SmallVector<llvm::Constant *> rows;
+  for (const PlanTensorMap &map : plan.tensorMaps)
+    rows.push_back(llvm::ConstantStruct::get(
+        type, {b.u32(map.buffer), b.u32(map.dataType), b.u64(map.rows), b.u64(map.cols),
+               b.u32(map.boxCols), b.u32(map.boxRows), b.u32(map.swizzle),
+               b.u32(map.l2Promotion)}));
+  return b.array(type, rows, "kiln.cuda.tensor_maps");
+}
+
 /// kiln_cuda_weight {data, size, buffer, reserved}.
 llvm::Constant *weightTable(ConstantBuilder &b, const LaunchPlan &plan) {
   auto *type = llvm::StructType::get(b.context, {b.ptr, b.i64, b.i32, b.i32});
@@ -132,10 +156,12 @@ llvm::Error emitCudaPlan(llvm::Module &module, const LaunchPlan &plan,
     return placements.takeError();
   auto [steps, args] = stepTables(b, plan);
   // kiln_cuda_model_desc {images, num_images, kernel_names, num_kernels,
-  // buffers, num_buffers}.
+  // buffers, num_buffers, kernel_flags, tensor_maps, num_tensor_maps}.
   llvm::Constant *runtime = llvm::ConstantStruct::getAnon(
       b.context, {imageTable(b, images), b.u64(images.size()), kernelNames(b, plan),
-                  b.u64(plan.kernels.size()), *placements, b.u64(plan.buffers.size())});
+                  b.u64(plan.kernels.size()), *placements, b.u64(plan.buffers.size()),
+                  kernelFlags(b, plan), tensorMapTable(b, plan),
+                  b.u64(plan.tensorMaps.size())});
   size_t numArgs = 0;
   for (const PlanStep &step : plan.steps)
     numArgs += step.args.size();

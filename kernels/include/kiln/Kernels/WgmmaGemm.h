@@ -43,6 +43,7 @@
 #include "kiln/Kernels/Gemv.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/Error.h"
 
@@ -95,6 +96,13 @@ struct WgmmaTensorMapBox {
   bool swizzle128B = true;
 };
 WgmmaTensorMapBox wgmmaTensorMapBox(const WgmmaGemmSpec &spec, bool isWeight);
+
+/// The same map as an nvgpu descriptor type: the box as a workgroup memref
+/// (f16, or i8 for int8/int4 weights), swizzle, 256-byte L2 promotion,
+/// zero fill, no interleave.
+mlir::nvgpu::TensorMapDescriptorType wgmmaTensorMapType(mlir::MLIRContext *context,
+                                                        const WgmmaGemmSpec &spec,
+                                                        bool isWeight);
 
 /// Appends the kernel for a resolved spec to `module`.
 mlir::gpu::GPUFuncOp buildWgmmaGemmKernel(mlir::OpBuilder &builder,

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -22,6 +23,14 @@ namespace kiln {
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/Lowering/CudaLibraryPasses.h.inc"
+
+/// On a gpu.func and its gpu.launch_func: the kernel exists only for sm_90a
+/// (wgmma, TMA). The CUDA target leaves the kernel out of every other
+/// image, and the launch runs only where an sm_90a image was loaded.
+constexpr llvm::StringLiteral kSm90aOnlyAttrName = "kiln.sm90a_only";
+/// On a gpu.launch_func: the alternative of an sm_90a-only launch (same
+/// operands and result), run wherever another image was loaded.
+constexpr llvm::StringLiteral kNotSm90aAttrName = "kiln.not_sm90a";
 
 } // namespace kiln
 

@@ -26,6 +26,14 @@ def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
     3. an elementwise epilogue on tensors (f16 to the result type plus the
        bias) and the reshape back to [..., N].
 
+    With `sm90a-wgmma` (kilnc sets it when `--gpu-arch` lists sm_90a), a
+    GEMM with M >= `wgmma-min-m` whose shape the Hopper generator accepts
+    gets a second launch of the TMA + wgmma kernel, marked `kiln.sm90a_only`
+    (so is its gpu.func; the mma.sync launch is marked `kiln.not_sm90a`): it
+    reads x and W through `nvgpu.tma.create.descriptor`s of the same
+    buffers and writes the same y. The CUDA target keeps the kernel out of
+    other images and the runtime runs exactly one of the two launches.
+
     Everything else keeps the generic path. One remark on the module names
     the layers that fall back and why.
   }];
@@ -39,14 +47,21 @@ def CudaLibraryLinear : Pass<"kiln-cuda-library-linear", "::mlir::ModuleOp"> {
            "route larger M to the tensor-core GEMM generator (kernels/Gemm.h)">,
     Option<"f32Gemm", "f32-gemm", "bool", /*default=*/"true",
            "run dense f32 weights with f32 activations (unless f32-weights) on the exact "
-           "f32 SIMT GEMM (kernels/SimtGemm.h) at any M">
+           "f32 SIMT GEMM (kernels/SimtGemm.h) at any M">,
+    Option<"sm90aWgmma", "sm90a-wgmma", "bool", /*default=*/"false",
+           "the model is compiled for sm_90a too: GEMMs with M >= wgmma-min-m also "
+           "get the TMA + wgmma kernel (kernels/WgmmaGemm.h) as an sm_90a-only "
+           "alternative launch">,
+    Option<"wgmmaMinM", "wgmma-min-m", "int64_t", /*default=*/"128",
+           "smallest M given the wgmma alternative (it beats mma.sync from M = 128 "
+           "on the H100, bench/results/2026-11-25-h100-linear-wgmma.md)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect", "::mlir::nvgpu::NVGPUDialect",
-                           "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect"];
 }
 
 #endif // KILN_LOWERING_CUDALIBRARYPASSES_TD

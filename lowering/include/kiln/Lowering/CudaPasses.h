@@ -32,6 +32,10 @@ struct CudaLoweringOptions {
   /// Linear layers on the generated GEMV/GEMM kernels (kiln-cuda-library-linear);
   /// off keeps every layer on the generic f32 kernels (--library-kernels=false).
   bool libraryKernels = true;
+  /// The model is compiled for sm_90a too: large-M GEMMs also get the TMA +
+  /// wgmma kernel as an sm_90a-only alternative (kiln-cuda-library-linear's
+  /// sm90a-wgmma).
+  bool sm90aWgmma = false;
 };
 void buildCudaLoweringPipeline(mlir::OpPassManager &pm, const CudaLoweringOptions &options);
 

@@ -46,6 +46,28 @@ typedef struct kiln_cuda_image {
   size_t size;
 } kiln_cuda_image;
 
+/* kiln_cuda_model_desc.kernel_flags bits. */
+enum {
+  /* The kernel exists only in sm_90a images (wgmma, TMA): it is looked up and
+   * launched only when the loaded image is an sm_90a one. */
+  KILN_CUDA_KERNEL_SM90A_ONLY = 1
+};
+
+/* A TMA tensor map (CUtensorMap) of a row-major [rows, cols] arena buffer:
+ * encoded with cuTensorMapEncodeTiled once the arena is placed (again when
+ * kiln_cuda_set_plan moves buffers), kept in device memory (128 bytes,
+ * 64-byte aligned) for kernels that take its address. Rank 2, element
+ * strides 1, no interleave, out-of-bounds elements read as zero. Only when
+ * the loaded image is an sm_90a one (the only kernels that read maps). */
+typedef struct kiln_cuda_tensor_map {
+  uint32_t buffer;       /* arena buffer; the tensor starts at its first byte */
+  uint32_t data_type;    /* CUtensorMapDataType: 0 UINT8, 6 FLOAT16 */
+  uint64_t rows, cols;   /* in elements; rows are cols elements apart */
+  uint32_t box_cols, box_rows;
+  uint32_t swizzle;      /* CUtensorMapSwizzle: 0 none, 3 128B */
+  uint32_t l2_promotion; /* CUtensorMapL2promotion */
+} kiln_cuda_tensor_map;
+
 /* What a compiled model hands the runtime; all arrays stay owned by the model
  * (typically static constants) and are copied where needed. */
 typedef struct kiln_cuda_model_desc {
@@ -56,6 +78,9 @@ typedef struct kiln_cuda_model_desc {
   /* The arena plan computed at compile time (kiln_arena_plan). */
   const kiln_arena_placement *buffers;
   size_t num_buffers;
+  const uint32_t *kernel_flags; /* num_kernels KILN_CUDA_KERNEL_* bits; NULL: none */
+  const kiln_cuda_tensor_map *tensor_maps;
+  size_t num_tensor_maps;
 } kiln_cuda_model_desc;
 
 /* Loads the driver, retains the primary context of `device_ordinal` (the one
@@ -106,6 +131,14 @@ kiln_status kiln_cuda_memcpy(kiln_cuda_runtime *runtime, uint64_t dst, uint64_t 
                              size_t bytes);
 kiln_status kiln_cuda_memset(kiln_cuda_runtime *runtime, uint64_t dst, uint8_t value,
                              size_t bytes);
+
+/* Only inside enqueue: device address of tensor map `index` (sm_90a images). */
+kiln_status kiln_cuda_tensor_map_address(kiln_cuda_runtime *runtime, size_t index,
+                                         uint64_t *device_ptr);
+
+/* Nonzero when the loaded image is an sm_90a one, so that kernels flagged
+ * KILN_CUDA_KERNEL_SM90A_ONLY and the tensor maps exist. */
+int kiln_cuda_runs_sm90a(const kiln_cuda_runtime *runtime);
 
 /* Index in desc->images of the image that was loaded (diagnostics). */
 size_t kiln_cuda_image_index(const kiln_cuda_runtime *runtime);

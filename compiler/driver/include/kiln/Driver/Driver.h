@@ -44,6 +44,9 @@ struct DriverOptions {
   /// CUDA target: linear layers on the generated GEMV/GEMM kernels
   /// (--library-kernels; off: generic f32 kernels, for accuracy checks).
   bool libraryKernels = true;
+  /// CUDA target: the sm_90a image runs large-M linears on the wgmma GEMM
+  /// (--wgmma; off: the mma.sync GEMM everywhere).
+  bool wgmma = true;
   /// Prints each stage's wall time on stderr.
   bool timeStages = false;
 };

@@ -25,6 +25,9 @@ struct CudaTargetOptions {
   bool f16 = false;
   /// --library-kernels: linear layers on the generated GEMV/GEMM kernels.
   bool libraryKernels = true;
+  /// --wgmma: when gpuArchs lists sm_90a, large-M linears run the TMA +
+  /// wgmma GEMM from the sm_90a image (the mma.sync GEMM elsewhere).
+  bool wgmma = true;
 };
 
 /// Parses "sm_90a,sm_80" into a list, checking each name.
