@@ -27,6 +27,7 @@ time budget skips the remaining torch.compile baselines (reported).
 Writes OUTDIR/models_bench.json and models_bench.png.
 """
 import argparse
+import copy
 import ctypes
 import datetime
 import importlib.util
@@ -343,7 +344,9 @@ def bench_decoder(cases, cases_dir, budget, report):
             reference = dict(zip(block.output_names(mode), ref))
         baselines = {}
         for dtype_name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
-            typed = module.to(dtype)
+            # A copy: module.to(fp16) in place would round the weights that the
+            # next mode's float64 reference is built from.
+            typed = copy.deepcopy(module).to(dtype)
             args = {n: t.to(dtype) for n, t in inputs.items()}
             with torch.no_grad():
                 out = typed(**args)
@@ -352,7 +355,7 @@ def bench_decoder(cases, cases_dir, budget, report):
             timings = time_torch(lambda: typed(**args), budget,
                                  lambda: (lambda f: lambda: f(**args))(torch.compile(typed)))
             baselines[dtype_name] = dict(timings, rel_err=errs)
-            module.float()
+            del typed
         report["decoder_baselines"][mode] = baselines
         for case in mode_cases:
             results = report_case(report, case)
