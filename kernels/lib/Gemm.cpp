@@ -110,16 +110,8 @@ void pickDefaultTiling(GemmSpec &spec) {
 } // namespace
 
 llvm::Expected<GemmSpec> resolveGemmSpec(GemmSpec spec) {
-  if (spec.m < 1 || spec.n < 1 || spec.k < 1)
-    return gemmSpecError("M, N and K must be positive, got M = " + llvm::Twine(spec.m) +
-                         ", N = " + llvm::Twine(spec.n) + ", K = " + llvm::Twine(spec.k));
-  for (auto [rows, cols] : {std::pair{spec.n, spec.k}, std::pair{spec.m, spec.k},
-                            std::pair{spec.m, spec.n}}) {
-    std::optional<int64_t> count = codec::checkedMul(rows, cols);
-    if (!count || *count > (int64_t{1} << 31))
-      return gemmSpecError("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
-                           " operand has more than 2^31 elements");
-  }
+  if (std::optional<std::string> problem = gemmShapeProblem(spec.m, spec.n, spec.k))
+    return gemmSpecError(*problem);
   pickDefaultTiling(spec);
   if (spec.blockK != 32 && spec.blockK != 64)
     return gemmSpecError("block K must be 32 or 64, got " + llvm::Twine(spec.blockK));

@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "kiln/Dialect/Codec.h"
 
 using namespace mlir;
 
@@ -63,6 +64,21 @@ std::pair<Value, Value> groupedTileOrder(OpBuilder &b, Location loc, int64_t til
       arith::AddIOp::create(b, loc, firstM, arith::RemUIOp::create(b, loc, inGroup, groupRows));
   Value tileN = arith::DivUIOp::create(b, loc, inGroup, groupRows);
   return {tileM, tileN};
+}
+
+std::optional<std::string> gemmShapeProblem(int64_t m, int64_t n, int64_t k) {
+  if (m < 1 || n < 1 || k < 1)
+    return ("M, N and K must be positive, got M = " + llvm::Twine(m) + ", N = " +
+            llvm::Twine(n) + ", K = " + llvm::Twine(k))
+        .str();
+  for (auto [rows, cols] : {std::pair{n, k}, std::pair{m, k}, std::pair{m, n}}) {
+    std::optional<int64_t> count = codec::checkedMul(rows, cols);
+    if (!count || *count > (int64_t{1} << 31))
+      return ("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
+              " operand has more than 2^31 elements")
+          .str();
+  }
+  return std::nullopt;
 }
 
 } // namespace kiln::kernels

@@ -10,6 +10,10 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/Twine.h"
+
+#include <optional>
+#include <string>
 
 #include <utility>
 
@@ -32,6 +36,11 @@ mlir::gpu::GPUFuncOp createGemmKernelFunc(mlir::OpBuilder &builder,
 /// wave of blocks shares its weight tiles (and a few x tiles) in L2.
 std::pair<mlir::Value, mlir::Value> groupedTileOrder(mlir::OpBuilder &b, mlir::Location loc,
                                                      int64_t tilesM, int64_t tilesN);
+
+/// Why a GEMM of x[M, K] and W[N, K] cannot be generated: a non-positive
+/// dimension or an operand over 2^31 elements (32-bit index arithmetic);
+/// nothing when the shape is fine.
+std::optional<std::string> gemmShapeProblem(int64_t m, int64_t n, int64_t k);
 
 } // namespace kiln::kernels
 

@@ -92,16 +92,8 @@ void pickDefaultTiling(SimtGemmSpec &spec) {
 } // namespace
 
 llvm::Expected<SimtGemmSpec> resolveSimtGemmSpec(SimtGemmSpec spec) {
-  if (spec.m < 1 || spec.n < 1 || spec.k < 1)
-    return simtGemmError("M, N and K must be positive, got M = " + llvm::Twine(spec.m) +
-                         ", N = " + llvm::Twine(spec.n) + ", K = " + llvm::Twine(spec.k));
-  for (auto [rows, cols] : {std::pair{spec.n, spec.k}, std::pair{spec.m, spec.k},
-                            std::pair{spec.m, spec.n}}) {
-    std::optional<int64_t> count = codec::checkedMul(rows, cols);
-    if (!count || *count > (int64_t{1} << 31))
-      return simtGemmError("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
-                           " operand has more than 2^31 elements");
-  }
+  if (std::optional<std::string> problem = gemmShapeProblem(spec.m, spec.n, spec.k))
+    return simtGemmError(*problem);
   pickDefaultTiling(spec);
   for (int64_t perThread : {spec.threadM, spec.threadN})
     if (perThread != 4 && perThread != 8)

@@ -127,16 +127,8 @@ llvm::Error checkWgmmaArch(llvm::StringRef arch) {
 }
 
 llvm::Expected<WgmmaGemmSpec> resolveWgmmaGemmSpec(WgmmaGemmSpec spec) {
-  if (spec.m < 1 || spec.n < 1 || spec.k < 1)
-    return specError("M, N and K must be positive, got M = " + llvm::Twine(spec.m) +
-                     ", N = " + llvm::Twine(spec.n) + ", K = " + llvm::Twine(spec.k));
-  for (auto [rows, cols] : {std::pair{spec.n, spec.k}, std::pair{spec.m, spec.k},
-                            std::pair{spec.m, spec.n}}) {
-    std::optional<int64_t> count = codec::checkedMul(rows, cols);
-    if (!count || *count > (int64_t{1} << 31))
-      return specError("a " + llvm::Twine(rows) + "x" + llvm::Twine(cols) +
-                       " operand has more than 2^31 elements");
-  }
+  if (std::optional<std::string> problem = gemmShapeProblem(spec.m, spec.n, spec.k))
+    return specError(*problem);
   pickDefaults(spec);
   if (spec.blockM != 64 && spec.blockM != 128)
     return specError("block M must be 64 or 128 (one or two warpgroups), got " +
