@@ -380,8 +380,9 @@ def bench_decoder(cases, cases_dir, budget, report):
 def weight_bytes(config, block, variant):
     params = sum(o * i for o, i in block.projection_shapes(config).values())
     rows = sum(o for o, _ in block.projection_shapes(config).values())
-    per_param = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}.get(variant, 4.0)
-    scales = {"int8": rows * 4, "int4": params // 128 * 4}.get(variant, 0)
+    weights = variant.split("-")[0]  # int4-f16: int4 weights, f16 activations
+    per_param = {"fp32": 4.0, "fp16": 2.0, "int8": 1.0, "int4": 0.5}.get(weights, 4.0)
+    scales = {"int8": rows * 4, "int4": params // 128 * 4}.get(weights, 0)
     return int(params * per_param + scales)
 
 

@@ -39,8 +39,10 @@ CARRY_LIMIT = 60 << 20  # the device tool carries 64 MiB with the rest of the tr
 def decoder_variants(has_precision):
     variants = [("fp32", []), ("int8", ["--quantize=int8"]),
                 ("int4", ["--quantize=int4", "--group-size=128"])]
-    if has_precision:
+    if has_precision:  # f16 activations, alone and with quantized weights
         variants.insert(1, ("fp16", ["--precision=f16"]))
+        variants += [("int8-f16", ["--quantize=int8", "--precision=f16"]),
+                     ("int4-f16", ["--quantize=int4", "--group-size=128", "--precision=f16"])]
     return variants
 
 
