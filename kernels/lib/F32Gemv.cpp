@@ -76,27 +76,19 @@ F32GemvLaunchShape f32GemvLaunchShape(const F32GemvSpec &spec) {
 
 namespace {
 
-class F32GemvEmitter {
+class F32GemvEmitter : ArithShorthands {
 public:
   F32GemvEmitter(OpBuilder &b, Location loc, const F32GemvSpec &spec)
-      : b(b), loc(loc), spec(spec), rows(spec.rowsPerWarp), unroll(spec.chunksInFlight) {}
+      : ArithShorthands(b, loc), spec(spec), rows(spec.rowsPerWarp), unroll(spec.chunksInFlight) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, int64_t r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, index(r));
-  }
   /// `memref[row, chunk]`, or zeros when `chunk` is past the row.
   Value loadChunk(Value memref, Value row, Value chunk, bool guarded);
   /// One step of U chunks per lane starting at chunk `first`: loads, then FMAs.
   SmallVector<Value> step(Value first, ValueRange accs, bool guarded);
 
-  OpBuilder &b;
-  Location loc;
   const F32GemvSpec &spec;
   int64_t rows, unroll;
   Value x, w, bias, y, lane;

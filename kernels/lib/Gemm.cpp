@@ -21,6 +21,7 @@
 
 #include "Dequant.h"
 #include "GemmCommon.h"
+#include "KernelSupport.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -171,10 +172,10 @@ GemmLaunchShape gemmLaunchShape(const GemmSpec &spec) {
 
 namespace {
 
-class GemmEmitter {
+class GemmEmitter : ArithShorthands {
 public:
   GemmEmitter(OpBuilder &b, Location loc, const GemmSpec &spec)
-      : b(b), loc(loc), spec(spec), quantized(isQuantized(spec.format)),
+      : ArithShorthands(b, loc), spec(spec), quantized(isQuantized(spec.format)),
         threads(threadsOf(spec)), chunksPerRow(spec.blockK / kChunkHalves),
         warpTileM(spec.blockM / spec.warpsM), warpTileN(spec.blockN / spec.warpsN),
         mTiles(warpTileM / kMmaM), nTiles(warpTileN / kMmaN),
@@ -183,14 +184,6 @@ public:
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, Value r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
-  }
 
   /// Sets mBase/nBase: which output tile this block computes.
   void placeBlock();
@@ -224,8 +217,6 @@ private:
   /// Writes the accumulators (+ bias) as f16, rows past M skipped.
   void storeOutputs(ArrayRef<Value> accs);
 
-  OpBuilder &b;
-  Location loc;
   const GemmSpec &spec;
   bool quantized;
   int64_t threads, chunksPerRow, warpTileM, warpTileN, mTiles, nTiles, kTiles;

@@ -58,6 +58,7 @@ Value ArithShorthands::minu(Value l, int64_t r) {
 Value ArithShorthands::ult(Value l, Value r) {
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, r);
 }
+Value ArithShorthands::ult(Value l, int64_t r) { return ult(l, index(r)); }
 Value ArithShorthands::addf(Value l, Value r) { return arith::AddFOp::create(b, loc, l, r); }
 Value ArithShorthands::mulf(Value l, Value r) { return arith::MulFOp::create(b, loc, l, r); }
 

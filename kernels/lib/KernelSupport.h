@@ -41,6 +41,7 @@ protected:
   mlir::Value remu(mlir::Value l, int64_t r);
   mlir::Value minu(mlir::Value l, int64_t r);
   mlir::Value ult(mlir::Value l, mlir::Value r);
+  mlir::Value ult(mlir::Value l, int64_t r);
   mlir::Value addf(mlir::Value l, mlir::Value r);
   mlir::Value mulf(mlir::Value l, mlir::Value r);
 

@@ -149,23 +149,15 @@ struct Operand {
   Value thread;          // this thread's index along the operand (ty or tx)
 };
 
-class SimtGemmEmitter {
+class SimtGemmEmitter : ArithShorthands {
 public:
   SimtGemmEmitter(OpBuilder &b, Location loc, const SimtGemmSpec &spec)
-      : b(b), loc(loc), spec(spec), threads(threadsOf(spec)), width(loadWidth(spec)),
+      : ArithShorthands(b, loc), spec(spec), threads(threadsOf(spec)), width(loadWidth(spec)),
         kTiles((spec.k + spec.blockK - 1) / spec.blockK) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
-  Value ult(Value l, int64_t r) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, l, index(r));
-  }
   Value zeroOf(Type type) {
     if (auto vector = dyn_cast<VectorType>(type))
       return arith::ConstantOp::create(b, loc,
@@ -191,8 +183,6 @@ private:
   SmallVector<Value> multiplyTile(Value buffer, ValueRange accs);
   void storeOutputs(ArrayRef<Value> accs);
 
-  OpBuilder &b;
-  Location loc;
   const SimtGemmSpec &spec;
   int64_t threads, width, kTiles;
   Value tid, bias, y;

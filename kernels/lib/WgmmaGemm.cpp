@@ -36,6 +36,7 @@
 
 #include "Dequant.h"
 #include "GemmCommon.h"
+#include "KernelSupport.h"
 
 #include "kiln/Dialect/Codec.h"
 
@@ -202,23 +203,18 @@ nvgpu::TensorMapDescriptorType wgmmaTensorMapType(MLIRContext *context,
 
 namespace {
 
-class WgmmaEmitter {
+class WgmmaEmitter : ArithShorthands {
 public:
   WgmmaEmitter(OpBuilder &b, Location loc, const WgmmaGemmSpec &spec)
-      : b(b), loc(loc), spec(spec), quantized(isQuantized(spec)),
+      : ArithShorthands(b, loc), spec(spec), quantized(isQuantized(spec)),
         groups(consumerGroups(spec)), consumerThreads(groups * kWarpGroup),
         kTiles(spec.k / kWgmmaBlockK) {}
 
   void emit(gpu::GPUFuncOp func);
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
   Value i64(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
-  Value add(Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); }
-  Value mul(Value l, int64_t r) { return arith::MulIOp::create(b, loc, l, index(r)); }
-  Value divu(Value l, int64_t r) { return arith::DivUIOp::create(b, loc, l, index(r)); }
-  Value remu(Value l, int64_t r) { return arith::RemUIOp::create(b, loc, l, index(r)); }
   Value cmp(arith::CmpIPredicate p, Value l, Value r) {
     return arith::CmpIOp::create(b, loc, p, l, r);
   }
@@ -258,8 +254,6 @@ private:
     return (rawChunks() + consumerThreads - 1) / consumerThreads;
   }
 
-  OpBuilder &b;
-  Location loc;
   const WgmmaGemmSpec &spec;
   bool quantized;
   int64_t groups, consumerThreads, kTiles;
