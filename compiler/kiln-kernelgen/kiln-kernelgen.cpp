@@ -76,6 +76,19 @@ llvm::Error parseError(llvm::StringRef spec, const llvm::Twine &why) {
                                  "--kernel=" + spec + ": " + why);
 }
 
+/// The end of every spec parser: m, n and k were given, then the
+/// generator's own checks (their message prefixed with the spec).
+template <typename Spec>
+llvm::Expected<Spec> resolveParsed(llvm::StringRef text, bool sawMnk, const Spec &spec,
+                                   llvm::function_ref<llvm::Expected<Spec>(Spec)> resolve) {
+  if (!sawMnk)
+    return parseError(text, "m, n and k are required");
+  llvm::Expected<Spec> resolved = resolve(spec);
+  if (!resolved)
+    return parseError(text, llvm::toString(resolved.takeError()));
+  return *resolved;
+}
+
 llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
   llvm::SmallVector<llvm::StringRef> fields;
   text.split(fields, ':');
@@ -109,12 +122,8 @@ llvm::Expected<kernels::GemvSpec> parseKernelSpec(llvm::StringRef text) {
       return parseError(text, "unknown field '" + field + "'");
     }
   }
-  if (!sawM || !sawN || !sawK)
-    return parseError(text, "m, n and k are required");
-  auto resolved = kernels::resolveGemvSpec(spec);
-  if (!resolved)
-    return parseError(text, llvm::toString(resolved.takeError()));
-  return *resolved;
+  return resolveParsed<kernels::GemvSpec>(text, sawM && sawN && sawK, spec,
+                                          kernels::resolveGemvSpec);
 }
 
 /// Parses "AxB" or "AxBxC" into `out` (as many numbers as it has slots).
@@ -169,12 +178,7 @@ parseGemmFields(llvm::StringRef text, llvm::StringRef kind, llvm::StringRef what
     if (!*ok)
       return parseError(text, "malformed " + what + " field '" + field + "'");
   }
-  if (!sawM || !sawN || !sawK)
-    return parseError(text, "m, n and k are required");
-  auto resolved = resolve(spec);
-  if (!resolved)
-    return parseError(text, llvm::toString(resolved.takeError()));
-  return *resolved;
+  return resolveParsed<Spec>(text, sawM && sawN && sawK, spec, resolve);
 }
 
 llvm::Expected<kernels::GemmSpec> parseGemmSpec(llvm::StringRef text) {
@@ -246,12 +250,8 @@ llvm::Expected<kernels::SimtGemmSpec> parseSimtGemmSpec(llvm::StringRef text) {
     if (!ok)
       return parseError(text, "malformed sgemm field '" + field + "'");
   }
-  if (!sawM || !sawN || !sawK)
-    return parseError(text, "m, n and k are required");
-  auto resolved = kernels::resolveSimtGemmSpec(spec);
-  if (!resolved)
-    return parseError(text, llvm::toString(resolved.takeError()));
-  return *resolved;
+  return resolveParsed<kernels::SimtGemmSpec>(text, sawM && sawN && sawK, spec,
+                                              kernels::resolveSimtGemmSpec);
 }
 
 /// "sgemv:f32:m1:n4096:k4096[:r2][:w4][:u4][:bias]".
@@ -281,12 +281,8 @@ llvm::Expected<kernels::F32GemvSpec> parseF32GemvSpec(llvm::StringRef text) {
       return parseError(text, "unknown sgemv field '" + field + "'");
     }
   }
-  if (!sawM || !sawN || !sawK)
-    return parseError(text, "m, n and k are required");
-  auto resolved = kernels::resolveF32GemvSpec(spec);
-  if (!resolved)
-    return parseError(text, llvm::toString(resolved.takeError()));
-  return *resolved;
+  return resolveParsed<kernels::F32GemvSpec>(text, sawM && sawN && sawK, spec,
+                                             kernels::resolveF32GemvSpec);
 }
 
 /// "attention:f16:b=1:h=4:q=16:k=16:d=16:v=16:scale=0.25:causal:mask=1x16x4".
