@@ -529,6 +529,40 @@ llvm::json::Object manifestEntry(const kernels::GemvSpec &spec) {
       {"shared_bytes", 0}};
 }
 
+using KernelSpec =
+    std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
+                 kernels::AttentionSpec, kernels::SimtGemmSpec, kernels::F32GemvSpec>;
+
+template <typename Spec>
+llvm::Expected<KernelSpec> asKernelSpec(llvm::Expected<Spec> spec) {
+  if (!spec)
+    return spec.takeError();
+  return KernelSpec(*spec);
+}
+
+/// Any --kernel value, by its prefix (none: a GEMV), checked against --gpu-arch.
+llvm::Expected<KernelSpec> parseAnySpec(llvm::StringRef text) {
+  if (text.starts_with("wgmma:")) {
+    if (llvm::Error error = kernels::checkWgmmaArch(gpuArch))
+      return parseError(text, llvm::toString(std::move(error)));
+    return asKernelSpec(parseWgmmaSpec(text));
+  }
+  if (text.starts_with("attention:"))
+    return asKernelSpec(parseAttentionSpec(text));
+  if (text.starts_with("sgemv:"))
+    return asKernelSpec(parseF32GemvSpec(text));
+  if (text.starts_with("sgemm:"))
+    return asKernelSpec(parseSimtGemmSpec(text));
+  if (text.starts_with("gemm:"))
+    return asKernelSpec(parseGemmSpec(text));
+  llvm::Expected<kernels::GemvSpec> spec = parseKernelSpec(text);
+  // griddepcontrol needs sm_90 or newer.
+  if (spec && spec->dependentLaunch && !llvm::StringRef(gpuArch).starts_with("sm_9"))
+    return parseError(text, "a dependent launch (d1) needs sm_90 or newer, got --gpu-arch=" +
+                                gpuArch);
+  return asKernelSpec(std::move(spec));
+}
+
 int fail(const llvm::Twine &message) {
   llvm::errs() << "kiln-kernelgen: error: " << message << "\n";
   return 1;
@@ -543,55 +577,11 @@ int main(int argc, char **argv) {
     return fail("unsupported --gpu-arch=" + gpuArch + "; expected one of " +
                 gpu_target::supportedGpuArchList());
 
-  using KernelSpec =
-      std::variant<kernels::GemvSpec, kernels::GemmSpec, kernels::WgmmaGemmSpec,
-                   kernels::AttentionSpec, kernels::SimtGemmSpec, kernels::F32GemvSpec>;
   std::vector<KernelSpec> specs;
   for (const std::string &text : kernelSpecs) {
-    if (llvm::StringRef(text).starts_with("wgmma:")) {
-      if (auto err = kernels::checkWgmmaArch(gpuArch))
-        return fail("--kernel=" + text + ": " + llvm::toString(std::move(err)));
-      auto spec = parseWgmmaSpec(text);
-      if (!spec)
-        return fail(llvm::toString(spec.takeError()));
-      specs.push_back(*spec);
-      continue;
-    }
-    if (llvm::StringRef(text).starts_with("attention:")) {
-      auto spec = parseAttentionSpec(text);
-      if (!spec)
-        return fail(llvm::toString(spec.takeError()));
-      specs.push_back(*spec);
-      continue;
-    }
-    if (llvm::StringRef(text).starts_with("sgemv:")) {
-      auto spec = parseF32GemvSpec(text);
-      if (!spec)
-        return fail(llvm::toString(spec.takeError()));
-      specs.push_back(*spec);
-      continue;
-    }
-    if (llvm::StringRef(text).starts_with("sgemm:")) {
-      auto spec = parseSimtGemmSpec(text);
-      if (!spec)
-        return fail(llvm::toString(spec.takeError()));
-      specs.push_back(*spec);
-      continue;
-    }
-    if (llvm::StringRef(text).starts_with("gemm:")) {
-      auto spec = parseGemmSpec(text);
-      if (!spec)
-        return fail(llvm::toString(spec.takeError()));
-      specs.push_back(*spec);
-      continue;
-    }
-    auto spec = parseKernelSpec(text);
+    llvm::Expected<KernelSpec> spec = parseAnySpec(text);
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
-    // griddepcontrol needs sm_90 or newer.
-    if (spec->dependentLaunch && !llvm::StringRef(gpuArch).starts_with("sm_9"))
-      return fail("--kernel=" + text + ": a dependent launch (d1) needs sm_90 or newer, got --gpu-arch=" +
-                  gpuArch);
     specs.push_back(*spec);
   }
 
